@@ -1,0 +1,1 @@
+//! People → output rows: the streaming page parser and the CSV and NDJSON writers.
