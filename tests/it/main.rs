@@ -1,0 +1,4 @@
+//! One integration-test binary (linking many is slow on two cores). Each module drives the real
+//! `ocean-export` binary or the real sandbox over HTTP.
+
+mod sandbox;

@@ -1,0 +1,1 @@
+//! Sandbox behaviour over real HTTP.
