@@ -1,1 +1,355 @@
-//! Durable progress: the per-job state folder, its lock, the checkpoint after every page, and the final report.
+//! Durable progress: the per-job state folder, its lock, the checkpoint written after every page, and
+//! the report written when an export completes.
+
+use std::collections::BTreeMap;
+use std::fs::{File, TryLockError};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::api::SeedStatuses;
+use crate::durable;
+use crate::sink::{Format, Position};
+
+/// Version of the checkpoint format; another version is refused rather than guessed at.
+const VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("another run of this job is in progress ({}{})", lock.display(), pid.map(|p| format!(", held by pid {p}")).unwrap_or_default())]
+    Locked { lock: PathBuf, pid: Option<u32> },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "the checkpoint {} is damaged ({reason}), so it is not used; move it away to investigate, or rerun with --fresh to start over",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, reason: String },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
+    move |source| CheckpointError::Io { path: path.to_owned(), source }
+}
+
+/// Counters of the walk, carried across resumes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counters {
+    /// Pages received and committed.
+    pub pages: u64,
+    /// Requests sent, retries included.
+    pub requests: u64,
+    /// Retries after a failed attempt.
+    pub retries: u64,
+    /// Sum of `creditsUsed`.
+    pub credits_used: f64,
+    /// People the API returned, duplicates and all (what was paid for).
+    pub returned: u64,
+}
+
+/// Everything needed to continue an export where it stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub version: u32,
+    pub job: String,
+    /// Hash of what decides the output's content; a resume with another fingerprint is refused.
+    pub fingerprint: String,
+    pub format: Format,
+    /// The output path, resolved once (so a `{date}` in it does not move at midnight).
+    pub output: PathBuf,
+    /// RFC 3339.
+    pub started_at: String,
+    pub resumes: u32,
+    /// The `searchAfter` of the next request; `None` before the first page.
+    pub cursor: Option<String>,
+    /// Digests of every cursor sent, to catch an API that hands one out again.
+    pub cursors_sent: Vec<u64>,
+    /// The walk ended; only publishing the file is left.
+    pub walk_done: bool,
+    /// The walk stopped at `max_records` or `max_credits`.
+    pub limit_reached: bool,
+    pub position: Position,
+    pub counters: Counters,
+    /// `total` of the first page and of the latest.
+    pub first_total: Option<u64>,
+    pub last_total: Option<u64>,
+    pub seed_statuses: SeedStatuses,
+    pub include_domains_statuses: BTreeMap<String, String>,
+    pub redirect_map: BTreeMap<String, String>,
+}
+
+impl Checkpoint {
+    /// The state of an export that has not fetched anything yet.
+    pub fn new(job: &str, fingerprint: &str, format: Format, output: &Path, position: Position) -> Checkpoint {
+        Checkpoint {
+            version: VERSION,
+            job: job.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            format,
+            output: output.to_owned(),
+            started_at: jiff::Timestamp::now().to_string(),
+            resumes: 0,
+            cursor: None,
+            cursors_sent: Vec::new(),
+            walk_done: false,
+            limit_reached: false,
+            position,
+            counters: Counters::default(),
+            first_total: None,
+            last_total: None,
+            seed_statuses: SeedStatuses::default(),
+            include_domains_statuses: BTreeMap::new(),
+            redirect_map: BTreeMap::new(),
+        }
+    }
+
+    /// The partial file beside the output.
+    pub fn partial(&self) -> PathBuf {
+        partial_path(&self.output)
+    }
+}
+
+/// `PATH.partial`.
+pub fn partial_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// `PATH.report.json`.
+pub fn report_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".report.json");
+    PathBuf::from(name)
+}
+
+/// On disk, the checkpoint carries the hash of its own bytes, so damage is caught instead of half-trusted.
+#[derive(Serialize, Deserialize)]
+struct Envelope<'a> {
+    sha256: String,
+    #[serde(borrow)]
+    checkpoint: &'a RawValue,
+}
+
+/// A job's state folder, locked for as long as this value lives.
+#[derive(Debug)]
+pub struct StateDir {
+    dir: PathBuf,
+    /// Holding the open file holds the lock; the OS drops it when the process dies, however it dies.
+    _lock: File,
+}
+
+impl StateDir {
+    /// Creates the folder (0700) if needed and takes its lock, or says who holds it.
+    pub fn lock(dir: &Path) -> Result<StateDir, CheckpointError> {
+        durable::create_private_dir(dir).map_err(io_error(dir))?;
+        let lock_path = dir.join("lock");
+        let mut lock = durable::open_private(&lock_path, false).map_err(io_error(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = lock.read_to_string(&mut text);
+                return Err(CheckpointError::Locked { lock: lock_path, pid: text.trim().parse().ok() });
+            }
+            Err(TryLockError::Error(source)) => return Err(CheckpointError::Io { path: lock_path, source }),
+        }
+        lock.set_len(0).map_err(io_error(&lock_path))?;
+        write!(lock, "{}", std::process::id()).map_err(io_error(&lock_path))?;
+        Ok(StateDir { dir: dir.to_owned(), _lock: lock })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn checkpoint_path(&self) -> PathBuf {
+        self.dir.join("checkpoint.json")
+    }
+
+    /// Where the ids written so far are kept.
+    pub fn seen_path(&self) -> PathBuf {
+        self.dir.join("seen.bin")
+    }
+
+    /// The saved checkpoint, if any. A damaged or foreign one is an error, never a partial read.
+    pub fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+        let path = self.checkpoint_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(CheckpointError::Io { path, source }),
+        };
+        parse(&bytes).map(Some).map_err(|reason| CheckpointError::Corrupt { path, reason })
+    }
+
+    /// Replaces the checkpoint atomically and durably.
+    pub fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
+        let path = self.checkpoint_path();
+        durable::replace(&path, &encode(checkpoint)).map_err(io_error(&path))
+    }
+
+    /// Forgets the export: the next run starts a new one.
+    pub fn clear(&self) -> Result<(), CheckpointError> {
+        for path in [self.checkpoint_path(), self.seen_path()] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CheckpointError::Io { path, source }),
+            }
+        }
+        durable::sync_dir(&self.dir).map_err(io_error(&self.dir))
+    }
+}
+
+fn encode(checkpoint: &Checkpoint) -> Vec<u8> {
+    let inner = serde_json::to_string_pretty(checkpoint).expect("a checkpoint always serializes");
+    let sha256 = hex::encode(Sha256::digest(inner.as_bytes()));
+    let raw = RawValue::from_string(inner).expect("valid JSON");
+    let mut out = serde_json::to_vec_pretty(&Envelope { sha256, checkpoint: &raw }).expect("serializes");
+    out.push(b'\n');
+    out
+}
+
+/// Reads a checkpoint file. Public for the fuzzer.
+pub fn parse(bytes: &[u8]) -> Result<Checkpoint, String> {
+    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| format!("not a checkpoint file: {e}"))?;
+    let actual = hex::encode(Sha256::digest(envelope.checkpoint.get().as_bytes()));
+    if actual != envelope.sha256 {
+        return Err("its checksum does not match its content".to_owned());
+    }
+    let checkpoint: Checkpoint =
+        serde_json::from_str(envelope.checkpoint.get()).map_err(|e| format!("unexpected content: {e}"))?;
+    if checkpoint.version != VERSION {
+        return Err(format!("format version {} (this build reads {VERSION})", checkpoint.version));
+    }
+    Ok(checkpoint)
+}
+
+/// `PATH.report.json`: what a completed export did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub job: String,
+    pub output: PathBuf,
+    pub format: Format,
+    pub started_at: String,
+    pub finished_at: String,
+    pub resumes: u32,
+    pub people: u64,
+    pub pages: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub credits_used: f64,
+    pub returned: u64,
+    pub duplicates: u64,
+    pub without_id: u64,
+    /// `total` as the API last reported it.
+    pub total: Option<u64>,
+    /// `total` minus the people written, when the API reported a total.
+    pub shortfall: Option<i64>,
+    pub limit_reached: bool,
+    pub seed_statuses: SeedStatuses,
+    #[serde(rename = "includeDomainsStatuses")]
+    pub include_domains_statuses: BTreeMap<String, String>,
+    #[serde(rename = "redirectMap")]
+    pub redirect_map: BTreeMap<String, String>,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl Report {
+    pub fn new(checkpoint: &Checkpoint) -> Report {
+        let c = checkpoint;
+        let total = c.last_total.or(c.first_total);
+        Report {
+            job: c.job.clone(),
+            output: c.output.clone(),
+            format: c.format,
+            started_at: c.started_at.clone(),
+            finished_at: jiff::Timestamp::now().to_string(),
+            resumes: c.resumes,
+            people: c.position.people,
+            pages: c.counters.pages,
+            requests: c.counters.requests,
+            retries: c.counters.retries,
+            credits_used: round_credits(c.counters.credits_used),
+            returned: c.counters.returned,
+            duplicates: c.position.duplicates,
+            without_id: c.position.without_id,
+            total,
+            shortfall: total.map(|t| t as i64 - c.position.people as i64),
+            limit_reached: c.limit_reached,
+            seed_statuses: c.seed_statuses.clone(),
+            include_domains_statuses: c.include_domains_statuses.clone(),
+            redirect_map: c.redirect_map.clone(),
+            bytes: c.position.bytes,
+            sha256: c.position.sha256.clone(),
+        }
+    }
+
+    /// Writes `PATH.report.json` (0600, atomically).
+    pub fn write(&self) -> Result<PathBuf, CheckpointError> {
+        let path = report_path(&self.output);
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a report always serializes");
+        bytes.push(b'\n');
+        durable::replace(&path, &bytes).map_err(io_error(&path))?;
+        Ok(path)
+    }
+}
+
+/// Sums of 0.2 drift in binary floating point; credits are shown to 1/1000.
+pub fn round_credits(credits: f64) -> f64 {
+    (credits * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Checkpoint {
+        let mut c = Checkpoint::new("job", "fp", Format::Csv, Path::new("out/x.csv"), Position::default());
+        c.cursor = Some("abc".into());
+        c.counters.pages = 3;
+        c
+    }
+
+    #[test]
+    fn round_trip_and_damage_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::lock(&dir.path().join(".state/job")).unwrap();
+        assert_eq!(state.load().unwrap(), None);
+        let saved = sample();
+        state.save(&saved).unwrap();
+        assert_eq!(state.load().unwrap(), Some(saved));
+        let path = state.checkpoint_path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"pages\": 3", "\"pages\": 4")).unwrap();
+        assert!(matches!(state.load(), Err(CheckpointError::Corrupt { .. })));
+        std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+        assert!(matches!(state.load(), Err(CheckpointError::Corrupt { .. })));
+        state.clear().unwrap();
+        assert_eq!(state.load().unwrap(), None);
+    }
+
+    #[test]
+    fn second_lock_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = StateDir::lock(dir.path()).unwrap();
+        match StateDir::lock(dir.path()) {
+            Err(CheckpointError::Locked { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        drop(_first);
+        assert!(StateDir::lock(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn paths_beside_the_output() {
+        assert_eq!(partial_path(Path::new("o/a.csv")), Path::new("o/a.csv.partial"));
+        assert_eq!(report_path(Path::new("o/a.csv")), Path::new("o/a.csv.report.json"));
+    }
+}

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod checkpoint;
 pub mod cli;
+mod durable;
 pub mod fetch;
 pub mod job;
 pub mod sandbox;

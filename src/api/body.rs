@@ -68,11 +68,7 @@ impl<T: Scalar, const MIN: i64, const MAX: i64> Bounded<T, MIN, MAX> {
         if value.within(MIN, MAX) {
             Ok(Self(value))
         } else {
-            Err(ConstraintError::OutOfRange {
-                min: MIN,
-                max: MAX,
-                got: value.to_string(),
-            })
+            Err(ConstraintError::OutOfRange { min: MIN, max: MAX, got: value.to_string() })
         }
     }
 
@@ -82,9 +78,7 @@ impl<T: Scalar, const MIN: i64, const MAX: i64> Bounded<T, MIN, MAX> {
     }
 }
 
-impl<'de, T: Scalar + Deserialize<'de>, const MIN: i64, const MAX: i64> Deserialize<'de>
-    for Bounded<T, MIN, MAX>
-{
+impl<'de, T: Scalar + Deserialize<'de>, const MIN: i64, const MAX: i64> Deserialize<'de> for Bounded<T, MIN, MAX> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         checked(deserializer, Self::new)
     }
@@ -119,10 +113,7 @@ impl<T, const MAX: usize> MaxItems<T, MAX> {
         if items.len() <= MAX {
             Ok(Self(items))
         } else {
-            Err(ConstraintError::TooManyItems {
-                max: MAX,
-                got: items.len(),
-            })
+            Err(ConstraintError::TooManyItems { max: MAX, got: items.len() })
         }
     }
 
@@ -151,11 +142,7 @@ impl<const MIN: usize> MinLenString<MIN> {
     pub fn new(value: impl Into<String>) -> Result<Self, ConstraintError> {
         let value = value.into();
         let got = value.chars().count();
-        if got >= MIN {
-            Ok(Self(value))
-        } else {
-            Err(ConstraintError::TooShort { min: MIN, got })
-        }
+        if got >= MIN { Ok(Self(value)) } else { Err(ConstraintError::TooShort { min: MIN, got }) }
     }
 
     /// The checked string.
@@ -182,11 +169,7 @@ pub struct Finite(f64);
 impl Finite {
     /// Refuses NaN and ±infinity.
     pub fn new(value: f64) -> Result<Self, ConstraintError> {
-        if value.is_finite() {
-            Ok(Self(value))
-        } else {
-            Err(ConstraintError::NotFinite { got: value })
-        }
+        if value.is_finite() { Ok(Self(value)) } else { Err(ConstraintError::NotFinite { got: value }) }
     }
 
     /// The checked value.
@@ -203,10 +186,7 @@ impl<'de> Deserialize<'de> for Finite {
 
 /// Deserializes the raw value, then checks it; a failed check becomes the format's own error, which carries
 /// the position (TOML span, JSON line and column).
-fn checked<'de, D, V, R>(
-    deserializer: D,
-    check: impl FnOnce(V) -> Result<R, ConstraintError>,
-) -> Result<R, D::Error>
+fn checked<'de, D, V, R>(deserializer: D, check: impl FnOnce(V) -> Result<R, ConstraintError>) -> Result<R, D::Error>
 where
     D: Deserializer<'de>,
     V: Deserialize<'de>,
@@ -216,9 +196,7 @@ where
 
 /// For properties that may be left out but are not `nullable` (`size`, `mode`): an explicit `null` is an
 /// error, as it is for the API, instead of quietly meaning "not set".
-fn non_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<T>, D::Error> {
+fn non_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
     T::deserialize(deserializer).map(Some)
 }
 
@@ -510,11 +488,7 @@ wire_enum! {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SearchBody {
     /// Number of people to return (page size); the API's default is 50. Not nullable.
-    #[serde(
-        default,
-        deserialize_with = "non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "non_null", skip_serializing_if = "Option::is_none")]
     pub size: Option<PageSize>,
     /// Filters on the people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -820,11 +794,7 @@ pub struct FromToStringDate {
 /// [`AllAnyNoneFilterSocialMedia`]. The schema's property order is `anyOf`, `allOf`, `noneOf`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 // serde would otherwise ask `T: Default` because of the fields' `default`; `Option` is what defaults.
-#[serde(
-    deny_unknown_fields,
-    rename_all = "camelCase",
-    bound(deserialize = "T: Deserialize<'de>")
-)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
 pub struct AllAnyNoneFilter<T = String> {
     /// Match at least one of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -840,11 +810,7 @@ pub struct AllAnyNoneFilter<T = String> {
 /// Written out because `derive(Default)` would needlessly ask `T: Default`.
 impl<T> Default for AllAnyNoneFilter<T> {
     fn default() -> Self {
-        Self {
-            any_of: None,
-            all_of: None,
-            none_of: None,
-        }
+        Self { any_of: None, all_of: None, none_of: None }
     }
 }
 
@@ -897,11 +863,7 @@ pub struct IndustriesFilter {
     /// Industries to include (values from `/v2/data-fields`).
     pub industries: Vec<String>,
     /// Match any (the API's default) or all of them. Not nullable.
-    #[serde(
-        default,
-        deserialize_with = "non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "non_null", skip_serializing_if = "Option::is_none")]
     pub mode: Option<MatchMode>,
 }
 
@@ -912,11 +874,7 @@ pub struct IndustryCategoriesFilter {
     /// Industry categories to include (values from `/v2/data-fields`).
     pub industry_categories: Vec<String>,
     /// Match any (the API's default) or all of them. Not nullable.
-    #[serde(
-        default,
-        deserialize_with = "non_null",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "non_null", skip_serializing_if = "Option::is_none")]
     pub mode: Option<MatchMode>,
 }
 
@@ -1078,14 +1036,12 @@ mod tests {
         "anyOf",
     ];
 
-    static DOC: LazyLock<Value> =
-        LazyLock::new(|| serde_json::from_str(OPENAPI).expect("the fixture is JSON"));
+    static DOC: LazyLock<Value> = LazyLock::new(|| serde_json::from_str(OPENAPI).expect("the fixture is JSON"));
 
     /// The published schema as a JSON Schema validator: it checks this test's own sample bodies, and that
     /// everything the Rust types accept or produce is valid for Ocean too.
     static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-        let root =
-            json!({ "$ref": format!("{REF_PREFIX}{ROOT}"), "components": DOC["components"] });
+        let root = json!({ "$ref": format!("{REF_PREFIX}{ROOT}"), "components": DOC["components"] });
         jsonschema::validator_for(&root).expect("the schema compiles")
     });
 
@@ -1105,16 +1061,11 @@ mod tests {
     }
 
     fn properties(name: &str) -> &'static Map<String, Value> {
-        schema(name)["properties"]
-            .as_object()
-            .expect("an object schema")
+        schema(name)["properties"].as_object().expect("an object schema")
     }
 
     fn is_required(name: &str, key: &str) -> bool {
-        schema(name)
-            .get("required")
-            .and_then(Value::as_array)
-            .is_some_and(|r| r.contains(&json!(key)))
+        schema(name).get("required").and_then(Value::as_array).is_some_and(|r| r.contains(&json!(key)))
     }
 
     /// One step from an object down to a nested object: property `key` of `parent`, then into an array
@@ -1132,9 +1083,7 @@ mod tests {
         let mut next = 0;
         while let Some((parent, path)) = found.get(next).cloned() {
             for (key, prop) in properties(parent) {
-                let (target, item) = prop
-                    .get("items")
-                    .map_or((prop, false), |items| (items, true));
+                let (target, item) = prop.get("items").map_or((prop, false), |items| (items, true));
                 if let Some(name) = ref_name(target)
                     && schema(name).get("properties").is_some()
                     && !found.iter().any(|(seen, _)| *seen == name)
@@ -1186,16 +1135,10 @@ mod tests {
         match s["type"].as_str() {
             Some("string") => json!("sample"),
             Some("boolean") => json!(true),
-            Some("integer") => json!(
-                bound("minimum")
-                    .or(bound("exclusiveMinimum").map(|m| m + 1.0))
-                    .unwrap_or(1.0) as i64
-            ),
-            Some("number") => json!(
-                bound("minimum")
-                    .zip(bound("maximum"))
-                    .map_or(0.5, |(lo, hi)| (lo + hi) / 2.0)
-            ),
+            Some("integer") => {
+                json!(bound("minimum").or(bound("exclusiveMinimum").map(|m| m + 1.0)).unwrap_or(1.0) as i64)
+            }
+            Some("number") => json!(bound("minimum").zip(bound("maximum")).map_or(0.5, |(lo, hi)| (lo + hi) / 2.0)),
             Some("array") => json!([sample(&s["items"])]),
             other => panic!("no sample for type {other:?}"),
         }
@@ -1203,14 +1146,9 @@ mod tests {
 
     /// An object with only its required properties.
     fn minimal(object: &'static Value) -> Value {
-        let required = object
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten();
-        let sampled = required
-            .filter_map(Value::as_str)
-            .map(|key| (key.to_owned(), sample(&object["properties"][key])));
+        let required = object.get("required").and_then(Value::as_array).into_iter().flatten();
+        let sampled =
+            required.filter_map(Value::as_str).map(|key| (key.to_owned(), sample(&object["properties"][key])));
         Value::Object(sampled.collect())
     }
 
@@ -1267,12 +1205,7 @@ mod tests {
         let mut sites = Vec::new();
         for (name, path) in objects {
             for (key, prop) in properties(name) {
-                sites.push(Site {
-                    name,
-                    key,
-                    prop,
-                    path: path.clone(),
-                });
+                sites.push(Site { name, key, prop, path: path.clone() });
             }
         }
         sites
@@ -1287,33 +1220,16 @@ mod tests {
     fn enum_values(prop: &'static Value) -> Vec<Value> {
         let s = deref(prop);
         let s = s.get("items").map_or(s, deref);
-        let alternatives = s
-            .get("anyOf")
-            .and_then(Value::as_array)
-            .map_or(vec![s], |a| a.iter().map(deref).collect());
-        alternatives
-            .iter()
-            .filter_map(|a| a.get("enum")?.as_array())
-            .flatten()
-            .cloned()
-            .collect()
+        let alternatives = s.get("anyOf").and_then(Value::as_array).map_or(vec![s], |a| a.iter().map(deref).collect());
+        alternatives.iter().filter_map(|a| a.get("enum")?.as_array()).flatten().cloned().collect()
     }
 
     #[test]
     fn every_schema_property_parses_and_serializes_back_exactly() {
         for site in sites() {
             let body = site.body(sample(site.prop));
-            assert!(
-                VALIDATOR.is_valid(&body),
-                "{}: the test's sample {body} is invalid",
-                site.at()
-            );
-            assert_eq!(
-                reserialize(&body),
-                body,
-                "{}: serializes differently",
-                site.at()
-            );
+            assert!(VALIDATOR.is_valid(&body), "{}: the test's sample {body} is invalid", site.at());
+            assert_eq!(reserialize(&body), body, "{}: serializes differently", site.at());
         }
     }
 
@@ -1324,17 +1240,9 @@ mod tests {
                 object.insert(site.key.to_owned(), sample(site.prop));
                 object.insert("notInTheSchema".to_owned(), json!(1));
             });
-            assert!(
-                !VALIDATOR.is_valid(&body),
-                "{}: the schema allows unknown keys",
-                site.at()
-            );
+            assert!(!VALIDATOR.is_valid(&body), "{}: the schema allows unknown keys", site.at());
             let err = parse(&body).expect_err(&site.at());
-            assert!(
-                err.contains("unknown field `notInTheSchema`"),
-                "{}: {err}",
-                site.at()
-            );
+            assert!(err.contains("unknown field `notInTheSchema`"), "{}: {err}", site.at());
         }
     }
 
@@ -1346,12 +1254,7 @@ mod tests {
                 Ok(parsed) => {
                     assert!(nullable, "{}: null accepted, but not nullable", site.at());
                     let unset = site.body_with(|_| {});
-                    assert_eq!(
-                        serde_json::to_value(&parsed).unwrap(),
-                        unset,
-                        "{}",
-                        site.at()
-                    );
+                    assert_eq!(serde_json::to_value(&parsed).unwrap(), unset, "{}", site.at());
                 }
                 Err(e) => assert!(!nullable, "{}: null refused, but nullable: {e}", site.at()),
             }
@@ -1365,11 +1268,7 @@ mod tests {
                 object.remove(site.key);
             });
             let err = parse(&body).expect_err(&site.at());
-            assert!(
-                err.contains(&format!("missing field `{}`", site.key)),
-                "{}: {err}",
-                site.at()
-            );
+            assert!(err.contains(&format!("missing field `{}`", site.key)), "{}: {err}", site.at());
         }
     }
 
@@ -1385,20 +1284,11 @@ mod tests {
             let body = |value: Value| site.body(if list { json!([value]) } else { value });
             for value in values {
                 let body = body(value);
-                assert_eq!(
-                    reserialize(&body),
-                    body,
-                    "{}: wire string differs",
-                    site.at()
-                );
+                assert_eq!(reserialize(&body), body, "{}: wire string differs", site.at());
                 seen += 1;
             }
             let err = parse(&body(json!("notAValue"))).expect_err(&site.at());
-            assert!(
-                err.contains("unknown variant `notAValue`"),
-                "{}: {err}",
-                site.at()
-            );
+            assert!(err.contains("unknown variant `notAValue`"), "{}: {err}", site.at());
         }
         // 23 enum-typed properties hold 301 values between them.
         assert_eq!(seen, 301);
@@ -1414,35 +1304,17 @@ mod tests {
         let companies = format!("{s}/CompaniesFiltersV3/properties");
         let medias = format!("{s}/AllAnyNoneFilterSocialMedia/properties");
         let mut cases: Vec<(Vec<String>, Vec<&str>)> = vec![
-            (
-                vec![format!("{s}/Seniority/enum")],
-                wire(Seniority::ALL, Seniority::as_str),
-            ),
-            (
-                vec![format!("{s}/Department/enum")],
-                wire(Department::ALL, Department::as_str),
-            ),
-            (
-                vec![format!("{s}/PublicCompanySize/enum")],
-                wire(CompanySize::ALL, CompanySize::as_str),
-            ),
-            (
-                vec![format!("{s}/Revenue/enum")],
-                wire(Revenue::ALL, Revenue::as_str),
-            ),
-            (
-                vec![format!("{s}/FundingRoundType/enum")],
-                wire(FundingRoundType::ALL, FundingRoundType::as_str),
-            ),
+            (vec![format!("{s}/Seniority/enum")], wire(Seniority::ALL, Seniority::as_str)),
+            (vec![format!("{s}/Department/enum")], wire(Department::ALL, Department::as_str)),
+            (vec![format!("{s}/PublicCompanySize/enum")], wire(CompanySize::ALL, CompanySize::as_str)),
+            (vec![format!("{s}/Revenue/enum")], wire(Revenue::ALL, Revenue::as_str)),
+            (vec![format!("{s}/FundingRoundType/enum")], wire(FundingRoundType::ALL, FundingRoundType::as_str)),
             (
                 vec![format!("{s}/HeadcountGrowthMonths/enum")],
                 wire(HeadcountGrowthMonths::ALL, HeadcountGrowthMonths::as_str),
             ),
             (
-                vec![
-                    format!("{s}/PersonField/enum"),
-                    format!("{s}/PersonCompanyField/enum"),
-                ],
+                vec![format!("{s}/PersonField/enum"), format!("{s}/PersonCompanyField/enum")],
                 wire(Field::ALL, Field::as_str),
             ),
             (
@@ -1461,32 +1333,19 @@ mod tests {
             ));
         }
         for key in ["anyOf", "allOf", "noneOf"] {
-            cases.push((
-                vec![format!("{medias}/{key}/items/enum")],
-                wire(SocialMedia::ALL, SocialMedia::as_str),
-            ));
+            cases.push((vec![format!("{medias}/{key}/items/enum")], wire(SocialMedia::ALL, SocialMedia::as_str)));
         }
         for key in ["minRelevance", "maxRelevance"] {
-            cases.push((
-                vec![format!("{companies}/{key}/enum")],
-                wire(Relevance::ALL, Relevance::as_str),
-            ));
+            cases.push((vec![format!("{companies}/{key}/enum")], wire(Relevance::ALL, Relevance::as_str)));
         }
         for filter in ["IndustriesFilter", "IndustryCategoriesFilter"] {
-            cases.push((
-                vec![format!("{s}/{filter}/properties/mode/enum")],
-                wire(MatchMode::ALL, MatchMode::as_str),
-            ));
+            cases.push((vec![format!("{s}/{filter}/properties/mode/enum")], wire(MatchMode::ALL, MatchMode::as_str)));
         }
 
         for (pointers, rust) in &cases {
             let schema: Vec<&str> = pointers
                 .iter()
-                .flat_map(|p| {
-                    DOC.pointer(p)
-                        .and_then(Value::as_array)
-                        .unwrap_or_else(|| panic!("no enum at {p}"))
-                })
+                .flat_map(|p| DOC.pointer(p).and_then(Value::as_array).unwrap_or_else(|| panic!("no enum at {p}")))
                 .map(|v| v.as_str().unwrap())
                 .collect();
             assert_eq!(rust, &schema, "{pointers:?}");
@@ -1502,10 +1361,7 @@ mod tests {
                         enums(v, format!("{at}/{k}"), out);
                     }
                 }),
-                Value::Array(items) => items
-                    .iter()
-                    .enumerate()
-                    .for_each(|(i, v)| enums(v, format!("{at}/{i}"), out)),
+                Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| enums(v, format!("{at}/{i}"), out)),
                 _ => {}
             }
         }
@@ -1513,10 +1369,7 @@ mod tests {
         for name in reachable() {
             enums(schema(name), format!("{s}/{name}"), &mut in_schema);
         }
-        let in_table: BTreeSet<String> = cases
-            .into_iter()
-            .flat_map(|(pointers, _)| pointers)
-            .collect();
+        let in_table: BTreeSet<String> = cases.into_iter().flat_map(|(pointers, _)| pointers).collect();
         assert_eq!(in_table, in_schema);
     }
 
@@ -1535,10 +1388,7 @@ mod tests {
             name,
             key,
             inside: vec![json!(lo), json!(hi)],
-            outside: vec![
-                (json!(lo - 1), message(lo - 1)),
-                (json!(hi + 1), message(hi + 1)),
-            ],
+            outside: vec![(json!(lo - 1), message(lo - 1)), (json!(hi + 1), message(hi + 1))],
         }
     }
 
@@ -1550,21 +1400,13 @@ mod tests {
             name,
             key,
             inside: vec![json!(lo), json!(lo as f64), json!(hi), json!(hi as f64)],
-            outside: vec![
-                (json!(below), message(below)),
-                (json!(above), message(above)),
-            ],
+            outside: vec![(json!(below), message(below)), (json!(above), message(above))],
         }
     }
 
     fn non_empty_string(name: &'static str, key: &'static str) -> Range {
         let outside = vec![(json!(""), "length must be at least 1, got 0".to_owned())];
-        Range {
-            name,
-            key,
-            inside: vec![json!("u")],
-            outside,
-        }
+        Range { name, key, inside: vec![json!("u")], outside }
     }
 
     /// Every `minimum`, `maximum`, `exclusiveMinimum`, `maxItems` and `minLength` of the schema.
@@ -1597,12 +1439,7 @@ mod tests {
         let mut in_schema = BTreeSet::new();
         for site in sites() {
             let items = site.prop.get("items").and_then(Value::as_object);
-            let keywords = site
-                .prop
-                .as_object()
-                .unwrap()
-                .keys()
-                .chain(items.into_iter().flat_map(|i| i.keys()));
+            let keywords = site.prop.as_object().unwrap().keys().chain(items.into_iter().flat_map(|i| i.keys()));
             for keyword in keywords {
                 if !UNCHECKED_KEYWORDS.contains(&keyword.as_str()) {
                     in_schema.insert((site.name, site.key));
@@ -1615,33 +1452,18 @@ mod tests {
 
     #[test]
     fn bounds_pass_just_inside_and_fail_just_outside_naming_the_bound() {
-        for Range {
-            name,
-            key,
-            inside,
-            outside,
-        } in ranges()
-        {
+        for Range { name, key, inside, outside } in ranges() {
             let site = site(name, key);
             for value in inside {
                 let body = site.body(value);
-                assert!(
-                    VALIDATOR.is_valid(&body),
-                    "{name}.{key}: the test's {body} is invalid"
-                );
+                assert!(VALIDATOR.is_valid(&body), "{name}.{key}: the test's {body} is invalid");
                 parse(&body).unwrap_or_else(|e| panic!("{name}.{key}: {e} in {body}"));
             }
             for (value, message) in outside {
                 let body = site.body(value);
-                assert!(
-                    !VALIDATOR.is_valid(&body),
-                    "{name}.{key}: the test's {body} is valid"
-                );
+                assert!(!VALIDATOR.is_valid(&body), "{name}.{key}: the test's {body} is valid");
                 let err = parse(&body).expect_err(&body.to_string());
-                assert!(
-                    err.starts_with(&message),
-                    "{name}.{key}: {err:?} does not start with {message:?}"
-                );
+                assert!(err.starts_with(&message), "{name}.{key}: {err:?} does not start with {message:?}");
             }
         }
     }
@@ -1649,32 +1471,14 @@ mod tests {
     #[test]
     fn constraint_messages_name_the_bound_and_the_value() {
         assert_eq!(PageSize::new(10_000).unwrap().get(), 10_000);
-        assert_eq!(
-            PageSize::new(20_000).unwrap_err().to_string(),
-            "must be between 1 and 10000, got 20000"
-        );
-        assert_eq!(
-            Latitude::new(f64::NAN).unwrap_err().to_string(),
-            "must be between -90 and 90, got NaN"
-        );
+        assert_eq!(PageSize::new(20_000).unwrap_err().to_string(), "must be between 1 and 10000, got 20000");
+        assert_eq!(Latitude::new(f64::NAN).unwrap_err().to_string(), "must be between -90 and 90, got NaN");
         let twelve = vec![String::new(); 12];
-        assert_eq!(
-            LookalikeDomains::new(twelve).unwrap_err().to_string(),
-            "must be at most 10 items, got 12"
-        );
-        assert_eq!(
-            NonEmptyString::new("").unwrap_err().to_string(),
-            "length must be at least 1, got 0"
-        );
+        assert_eq!(LookalikeDomains::new(twelve).unwrap_err().to_string(), "must be at most 10 items, got 12");
+        assert_eq!(NonEmptyString::new("").unwrap_err().to_string(), "length must be at least 1, got 0");
         // minLength counts characters, not bytes.
-        assert_eq!(
-            MinLenString::<2>::new("é").unwrap_err().to_string(),
-            "length must be at least 2, got 1"
-        );
-        assert_eq!(
-            Finite::new(f64::NEG_INFINITY).unwrap_err().to_string(),
-            "must be a finite number, got -inf"
-        );
+        assert_eq!(MinLenString::<2>::new("é").unwrap_err().to_string(), "length must be at least 2, got 1");
+        assert_eq!(Finite::new(f64::NEG_INFINITY).unwrap_err().to_string(), "must be a finite number, got -inf");
     }
 
     #[test]
@@ -1730,11 +1534,7 @@ mod tests {
         let src = "{\n  \"searchAfter\": \"x\",\n  \"size\": 0,\n  \"fields\": []\n}";
         let err = serde_json::from_str::<SearchBody>(src).unwrap_err();
         assert_eq!((err.line(), err.column()), (3, 11));
-        assert!(
-            err.to_string()
-                .starts_with("must be between 1 and 10000, got 0"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("must be between 1 and 10000, got 0"), "{err}");
     }
 
     /// The message of a failed TOML parse, the 1-based line and column its span starts at, and the text it
@@ -1759,24 +1559,9 @@ mod tests {
     #[test]
     fn toml_bad_values_error_at_the_value() {
         let cases = [
-            (
-                "searchAfter = \"abc\"\nsize = 0\n",
-                "must be between 1 and 10000, got 0",
-                (2, 8),
-                "0",
-            ),
-            (
-                "jobTitleThreshold = 1.5\n",
-                "must be between 0 and 1, got 1.5",
-                (1, 21),
-                "1.5",
-            ),
-            (
-                "[peopleFilters]\nseniorities = [\"Owner\", \"CEO\"]\n",
-                "unknown variant `CEO`",
-                (2, 25),
-                "\"CEO\"",
-            ),
+            ("searchAfter = \"abc\"\nsize = 0\n", "must be between 1 and 10000, got 0", (2, 8), "0"),
+            ("jobTitleThreshold = 1.5\n", "must be between 0 and 1, got 1.5", (1, 21), "1.5"),
+            ("[peopleFilters]\nseniorities = [\"Owner\", \"CEO\"]\n", "unknown variant `CEO`", (2, 25), "\"CEO\""),
             (
                 "[companiesFilters.primaryLocations]\nincludeCountries = [\"us\"]\n\n\
                  [[companiesFilters.primaryLocations.includeRegions]]\ncountry = \"us\"\nabbreviation = \"\"\n",
@@ -1814,23 +1599,11 @@ mod tests {
         let body: SearchBody = toml::from_str(src).unwrap();
         assert_eq!(body.job_title_threshold.map(Bounded::get), Some(1.0));
         let companies = body.companies_filters.as_ref().unwrap();
-        let geolocation = companies
-            .primary_locations
-            .as_ref()
-            .unwrap()
-            .geolocation
-            .as_ref()
-            .unwrap();
-        assert_eq!(
-            (geolocation.latitude.get(), geolocation.longitude.get()),
-            (38.0, -77.0)
-        );
+        let geolocation = companies.primary_locations.as_ref().unwrap().geolocation.as_ref().unwrap();
+        assert_eq!((geolocation.latitude.get(), geolocation.longitude.get()), (38.0, -77.0));
         let growth = companies.headcount_growth.as_ref().unwrap();
         assert_eq!(
-            (
-                growth.growth_range.from.map(Finite::get),
-                growth.growth_range.to.map(Finite::get)
-            ),
+            (growth.growth_range.from.map(Finite::get), growth.growth_range.to.map(Finite::get)),
             (Some(-1.0), Some(3.0))
         );
         assert!(VALIDATOR.is_valid(&serde_json::to_value(&body).unwrap()));
@@ -1852,9 +1625,7 @@ mod tests {
         "[a-zA-Z0-9 ./&'\"-]{1,12}".prop_map(|s| NonEmptyString::new(s).unwrap())
     }
 
-    fn list<T: fmt::Debug>(
-        item: impl Strategy<Value = T>,
-    ) -> impl Strategy<Value = Option<Vec<T>>> {
+    fn list<T: fmt::Debug>(item: impl Strategy<Value = T>) -> impl Strategy<Value = Option<Vec<T>>> {
         proptest::option::of(proptest::collection::vec(item, 0..4))
     }
 
@@ -1867,64 +1638,31 @@ mod tests {
     }
 
     fn from_to_float() -> impl Strategy<Value = FromToFloat> {
-        let end = || {
-            proptest::option::of(
-                decimal(-10_000_000, 10_000_000).prop_map(|v| Finite::new(v).unwrap()),
-            )
-        };
+        let end = || proptest::option::of(decimal(-10_000_000, 10_000_000).prop_map(|v| Finite::new(v).unwrap()));
         (end(), end()).prop_map(|(from, to)| FromToFloat { from, to })
     }
 
-    fn all_any_none<S: Strategy>(
-        item: impl Fn() -> S,
-    ) -> impl Strategy<Value = AllAnyNoneFilter<S::Value>> {
-        (list(item()), list(item()), list(item())).prop_map(|(any_of, all_of, none_of)| {
-            AllAnyNoneFilter {
-                any_of,
-                all_of,
-                none_of,
-            }
+    fn all_any_none<S: Strategy>(item: impl Fn() -> S) -> impl Strategy<Value = AllAnyNoneFilter<S::Value>> {
+        (list(item()), list(item()), list(item())).prop_map(|(any_of, all_of, none_of)| AllAnyNoneFilter {
+            any_of,
+            all_of,
+            none_of,
         })
     }
 
     fn state() -> impl Strategy<Value = State> {
-        (non_empty(), non_empty()).prop_map(|(country, abbreviation)| State {
-            country,
-            abbreviation,
-        })
+        (non_empty(), non_empty()).prop_map(|(country, abbreviation)| State { country, abbreviation })
     }
 
     fn people_filters() -> impl Strategy<Value = PeopleFilters> {
-        let city = (
-            text(),
-            proptest::option::of(text()),
-            proptest::option::of(state()),
-        )
-            .prop_map(|(city, country, region)| PeopleCityFilter {
-                city,
-                country,
-                region,
-            });
+        let city = (text(), proptest::option::of(text()), proptest::option::of(state()))
+            .prop_map(|(city, country, region)| PeopleCityFilter { city, country, region });
         (
+            (list(text()), list(text()), list(pick(Seniority::ALL)), list(pick(Department::ALL))),
+            (list(state()), list(city), proptest::option::of(all_any_none(text))),
+            (list(pick(PersonPresenceField::ALL)), proptest::option::of(text())),
             (
-                list(text()),
-                list(text()),
-                list(pick(Seniority::ALL)),
-                list(pick(Department::ALL)),
-            ),
-            (
-                list(state()),
-                list(city),
-                proptest::option::of(all_any_none(text)),
-            ),
-            (
-                list(pick(PersonPresenceField::ALL)),
-                proptest::option::of(text()),
-            ),
-            (
-                proptest::option::of(
-                    (1..=60i64).prop_map(|m| UpdatedWithinMonths::new(m).unwrap()),
-                ),
+                proptest::option::of((1..=60i64).prop_map(|m| UpdatedWithinMonths::new(m).unwrap())),
                 proptest::option::of(from_to()),
             ),
         )
@@ -1954,94 +1692,53 @@ mod tests {
     }
 
     fn companies_filters() -> impl Strategy<Value = CompaniesFilters> {
-        let domains = proptest::collection::vec(text(), 0..=10)
-            .prop_map(|d| LookalikeDomains::new(d).unwrap());
+        let domains = proptest::collection::vec(text(), 0..=10).prop_map(|d| LookalikeDomains::new(d).unwrap());
         let geolocation =
-            (decimal(-90, 90), decimal(-180, 180), 1..=1_000_000i64).prop_map(|(lat, lon, r)| {
-                GeolocationFilter {
-                    latitude: Latitude::new(lat).unwrap(),
-                    longitude: Longitude::new(lon).unwrap(),
-                    radius: RadiusMeters::new(r).unwrap(),
-                }
+            (decimal(-90, 90), decimal(-180, 180), 1..=1_000_000i64).prop_map(|(lat, lon, r)| GeolocationFilter {
+                latitude: Latitude::new(lat).unwrap(),
+                longitude: Longitude::new(lon).unwrap(),
+                radius: RadiusMeters::new(r).unwrap(),
             });
-        let city = (
-            text(),
-            proptest::option::of(text()),
-            proptest::option::of(state()),
-            proptest::option::of(text()),
-        )
+        let city = (text(), proptest::option::of(text()), proptest::option::of(state()), proptest::option::of(text()))
             .prop_map(|(city, country, region, postal_code)| CompaniesCityFilter {
                 city,
                 country,
                 region,
                 postal_code,
             });
-        let locations = (
-            list(text()),
-            list(state()),
-            list(city),
-            proptest::option::of(geolocation),
-        )
-            .prop_map(
-                |(include_countries, include_regions, include_cities, geolocation)| {
-                    LocationsFilter {
-                        include_countries,
-                        include_regions,
-                        include_cities,
-                        geolocation,
-                        ..LocationsFilter::default()
-                    }
-                },
-            );
-        let industries = (
-            proptest::collection::vec(text(), 0..3),
-            proptest::option::of(pick(MatchMode::ALL)),
-        )
+        let locations = (list(text()), list(state()), list(city), proptest::option::of(geolocation)).prop_map(
+            |(include_countries, include_regions, include_cities, geolocation)| LocationsFilter {
+                include_countries,
+                include_regions,
+                include_cities,
+                geolocation,
+                ..LocationsFilter::default()
+            },
+        );
+        let industries = (proptest::collection::vec(text(), 0..3), proptest::option::of(pick(MatchMode::ALL)))
             .prop_map(|(industries, mode)| IndustriesFilter { industries, mode });
         let social = (
             proptest::option::of(all_any_none(|| pick(SocialMedia::ALL))),
             proptest::option::of((1..=50i64).prop_map(|n| SocialMediaMinCount::new(n).unwrap())),
         )
             .prop_map(|(medias, min_count)| SocialMediasFilter { medias, min_count });
-        let growth = (
-            any::<bool>(),
-            from_to_float(),
-            pick(HeadcountGrowthMonths::ALL),
-        )
-            .prop_map(
-                |(as_percentage, growth_range, months)| HeadcountGrowthFilter {
+        let growth = (any::<bool>(), from_to_float(), pick(HeadcountGrowthMonths::ALL)).prop_map(
+            |(as_percentage, growth_range, months)| HeadcountGrowthFilter { as_percentage, growth_range, months },
+        );
+        let department_growth = || {
+            (any::<bool>(), from_to_float(), pick(HeadcountGrowthMonths::ALL), pick(Department::ALL)).prop_map(
+                |(as_percentage, growth_range, months, department)| DepartmentGrowthFilter {
                     as_percentage,
                     growth_range,
                     months,
+                    department,
                 },
-            );
-        let department_growth = || {
-            (
-                any::<bool>(),
-                from_to_float(),
-                pick(HeadcountGrowthMonths::ALL),
-                pick(Department::ALL),
             )
-                .prop_map(|(as_percentage, growth_range, months, department)| {
-                    DepartmentGrowthFilter {
-                        as_percentage,
-                        growth_range,
-                        months,
-                        department,
-                    }
-                })
         };
         let department_growths = (list(department_growth()), list(department_growth()))
             .prop_map(|(any_of, all_of)| DepartmentGrowthAllAnyFilter { any_of, all_of });
-        let funding = (
-            proptest::option::of(from_to()),
-            list(pick(FundingRoundType::ALL)),
-        )
-            .prop_map(|(raised, types)| FundingRoundFilter {
-                raised,
-                types,
-                date: None,
-            });
+        let funding = (proptest::option::of(from_to()), list(pick(FundingRoundType::ALL)))
+            .prop_map(|(raised, types)| FundingRoundFilter { raised, types, date: None });
         (
             (
                 proptest::option::of(domains),
@@ -2049,16 +1746,8 @@ mod tests {
                 list(pick(Revenue::ALL)),
                 any::<Option<bool>>(),
             ),
-            (
-                proptest::option::of(industries),
-                proptest::option::of(locations),
-                proptest::option::of(social),
-            ),
-            (
-                proptest::option::of(growth),
-                proptest::option::of(department_growths),
-                proptest::option::of(funding),
-            ),
+            (proptest::option::of(industries), proptest::option::of(locations), proptest::option::of(social)),
+            (proptest::option::of(growth), proptest::option::of(department_growths), proptest::option::of(funding)),
             (
                 proptest::option::of(pick(Relevance::ALL)),
                 proptest::option::of(pick(CompanyMatchingMode::ALL)),

@@ -1,0 +1,439 @@
+//! The 200 response of the search, parsed while it streams in: each person is handed on as raw JSON the
+//! moment its closing brace arrives, so a 40 MB page never sits in memory; the other keys of the page
+//! (cursor, total, credits, statuses) are collected into a [`PageMeta`], in whatever order they come.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::de::{Deserialize, IgnoredAny};
+use serde::{Deserialize as DeriveDeserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// `LookalikePeopleStatuses`: what the API made of the lookalike seeds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, DeriveDeserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SeedStatuses {
+    #[serde(deserialize_with = "null_as_empty")]
+    pub successful_people: BTreeSet<String>,
+    #[serde(deserialize_with = "null_as_empty")]
+    pub not_found_people: BTreeSet<String>,
+    #[serde(deserialize_with = "null_as_empty")]
+    pub triggered_domain_people: BTreeSet<String>,
+    #[serde(deserialize_with = "null_as_empty")]
+    pub missing_company_information_people: BTreeSet<String>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeSet<String>, D::Error> {
+    Ok(Option::<BTreeSet<String>>::deserialize(d)?.unwrap_or_default())
+}
+
+impl SeedStatuses {
+    /// Adds what another page reported. A seed found on any page counts as found.
+    pub fn merge(&mut self, other: &SeedStatuses) {
+        self.successful_people.extend(other.successful_people.iter().cloned());
+        self.not_found_people.extend(other.not_found_people.iter().cloned());
+        self.triggered_domain_people.extend(other.triggered_domain_people.iter().cloned());
+        self.missing_company_information_people.extend(other.missing_company_information_people.iter().cloned());
+        self.not_found_people.retain(|seed| !self.successful_people.contains(seed));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.successful_people.is_empty()
+            && self.not_found_people.is_empty()
+            && self.triggered_domain_people.is_empty()
+            && self.missing_company_information_people.is_empty()
+    }
+}
+
+/// Everything on a page except the people themselves.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PageMeta {
+    /// People in the page's `people` array (valid or not).
+    pub people: u64,
+    pub detail: Option<String>,
+    pub total: Option<u64>,
+    /// The cursor of the next page; `None` when absent or null.
+    pub search_after: Option<String>,
+    /// `None` when the API left it out.
+    pub credits_used: Option<f64>,
+    pub seed_statuses: Option<SeedStatuses>,
+    pub redirect_map: BTreeMap<String, String>,
+    pub include_domains_statuses: BTreeMap<String, String>,
+}
+
+/// Receives the people of a page, one raw JSON value at a time.
+pub trait PersonSink {
+    type Error;
+    fn person(&mut self, raw: &RawValue) -> Result<(), Self::Error>;
+}
+
+/// Why a page could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError<E> {
+    /// Not the JSON the contract describes: truncated, HTML, wrong shape. Worth another try.
+    #[error("malformed page: {0}")]
+    Malformed(String),
+    /// The sink failed (a write error, say). Not the API's fault.
+    #[error(transparent)]
+    Sink(E),
+}
+
+#[derive(Debug)]
+enum State {
+    Start,
+    ObjectOpen,
+    Key,
+    Colon(String),
+    Value(String),
+    PeopleOpen,
+    PeopleFirst,
+    Person,
+    PeopleNext,
+    AfterValue,
+    Done,
+}
+
+/// Incremental parser of one page. Feed it the body's chunks, then call [`PageParser::finish`].
+pub struct PageParser {
+    buf: Vec<u8>,
+    pos: usize,
+    state: State,
+    meta: PageMeta,
+    seen_keys: BTreeSet<String>,
+    /// Bytes that must be buffered past `pos` before another attempt at an incomplete value: doubling it on
+    /// every miss keeps re-parsing of a value split over many chunks linear.
+    need: usize,
+}
+
+impl Default for PageParser {
+    fn default() -> Self {
+        PageParser {
+            buf: Vec::with_capacity(256 * 1024),
+            pos: 0,
+            state: State::Start,
+            meta: PageMeta::default(),
+            seen_keys: BTreeSet::new(),
+            need: 0,
+        }
+    }
+}
+
+enum Step<T> {
+    Value(T, usize),
+    NeedMore,
+}
+
+/// Parses one JSON value at the start of `slice`. A scalar that runs to the end of a buffer that is not
+/// the end of the body may be cut short (`12` of `123`), so it counts as incomplete.
+fn parse_one<'a, T: Deserialize<'a>>(slice: &'a [u8], eof: bool) -> Result<Step<T>, String> {
+    let mut stream = serde_json::Deserializer::from_slice(slice).into_iter::<T>();
+    match stream.next() {
+        None => Ok(Step::NeedMore),
+        Some(Ok(value)) => {
+            let end = stream.byte_offset();
+            if end == slice.len() && !eof { Ok(Step::NeedMore) } else { Ok(Step::Value(value, end)) }
+        }
+        Some(Err(e)) if e.is_eof() && !eof => Ok(Step::NeedMore),
+        Some(Err(e)) => Err(e.to_string()),
+    }
+}
+
+impl PageParser {
+    pub fn new() -> PageParser {
+        PageParser::default()
+    }
+
+    /// Takes the next chunk of the body, handing every person completed by it to `sink`.
+    pub fn feed<S: PersonSink>(&mut self, chunk: &[u8], sink: &mut S) -> Result<(), PageError<S::Error>> {
+        if self.pos > 0 && self.pos * 2 >= self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(chunk);
+        if self.buf.len() - self.pos < self.need {
+            return Ok(());
+        }
+        self.run(sink, false)
+    }
+
+    /// Ends the body: anything short of a complete page is an error.
+    pub fn finish<S: PersonSink>(mut self, sink: &mut S) -> Result<PageMeta, PageError<S::Error>> {
+        self.run(sink, true)?;
+        if !matches!(self.state, State::Done) {
+            return Err(PageError::Malformed(format!(
+                "the body ended early, inside {}",
+                match self.state {
+                    State::Start => "nothing (empty body)",
+                    State::Person | State::PeopleNext | State::PeopleFirst => "the people array",
+                    _ => "the page object",
+                }
+            )));
+        }
+        if !self.seen_keys.contains("people") {
+            return Err(PageError::Malformed("the page has no `people` array".to_owned()));
+        }
+        Ok(self.meta)
+    }
+
+    fn skip_ws(&mut self) -> Option<u8> {
+        while let Some(&b) = self.buf.get(self.pos) {
+            if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                self.pos += 1;
+            } else {
+                return Some(b);
+            }
+        }
+        None
+    }
+
+    fn unexpected<E>(&self, wanted: &str) -> PageError<E> {
+        let found = super::error::excerpt(&self.buf[self.pos..self.buf.len().min(self.pos + 200)]);
+        PageError::Malformed(format!("expected {wanted} at byte {} of the page, found: {found}", self.pos))
+    }
+
+    fn run<S: PersonSink>(&mut self, sink: &mut S, eof: bool) -> Result<(), PageError<S::Error>> {
+        self.need = 0;
+        loop {
+            let Some(byte) = self.skip_ws() else { return Ok(()) };
+            match std::mem::replace(&mut self.state, State::Done) {
+                State::Start if byte == b'{' => {
+                    self.pos += 1;
+                    self.state = State::ObjectOpen;
+                }
+                // Wait for a little more of a non-JSON body (an HTML error page, say) so the error can quote it.
+                State::Start if !eof && self.buf.len() - self.pos < 512 => {
+                    self.need = 512;
+                    self.state = State::Start;
+                    return Ok(());
+                }
+                State::Start => return Err(self.unexpected("a JSON object")),
+                State::ObjectOpen if byte == b'}' => {
+                    self.pos += 1;
+                    self.state = State::Done;
+                }
+                State::ObjectOpen | State::Key => match self.parse_here::<String, S::Error>(eof)? {
+                    Some(key) => {
+                        if !self.seen_keys.insert(key.clone()) {
+                            return Err(PageError::Malformed(format!("the key `{key}` appears twice")));
+                        }
+                        self.state = State::Colon(key);
+                    }
+                    None => {
+                        self.state = State::Key;
+                        return Ok(());
+                    }
+                },
+                State::Colon(key) if byte == b':' => {
+                    self.pos += 1;
+                    self.state = if key == "people" { State::PeopleOpen } else { State::Value(key) };
+                }
+                State::Colon(_) => return Err(self.unexpected("`:`")),
+                State::PeopleOpen if byte == b'[' => {
+                    self.pos += 1;
+                    self.state = State::PeopleFirst;
+                }
+                State::PeopleOpen => return Err(self.unexpected("the `people` array")),
+                State::PeopleFirst if byte == b']' => {
+                    self.pos += 1;
+                    self.state = State::AfterValue;
+                }
+                State::PeopleFirst | State::Person => {
+                    let slice = &self.buf[self.pos..];
+                    match parse_one::<&RawValue>(slice, eof).map_err(PageError::Malformed)? {
+                        Step::Value(raw, end) => {
+                            sink.person(raw).map_err(PageError::Sink)?;
+                            self.meta.people += 1;
+                            self.pos += end;
+                            self.state = State::PeopleNext;
+                        }
+                        Step::NeedMore => {
+                            self.need = 2 * slice.len();
+                            self.state = State::Person;
+                            return Ok(());
+                        }
+                    }
+                }
+                State::PeopleNext if byte == b',' => {
+                    self.pos += 1;
+                    self.state = State::Person;
+                }
+                State::PeopleNext if byte == b']' => {
+                    self.pos += 1;
+                    self.state = State::AfterValue;
+                }
+                State::PeopleNext => return Err(self.unexpected("`,` or `]` in the people array")),
+                State::Value(key) => {
+                    if !self.value(&key, eof)? {
+                        self.state = State::Value(key);
+                        return Ok(());
+                    }
+                    self.state = State::AfterValue;
+                }
+                State::AfterValue if byte == b',' => {
+                    self.pos += 1;
+                    self.state = State::Key;
+                }
+                State::AfterValue if byte == b'}' => {
+                    self.pos += 1;
+                    self.state = State::Done;
+                }
+                State::AfterValue => return Err(self.unexpected("`,` or `}`")),
+                State::Done => return Err(self.unexpected("the end of the body")),
+            }
+        }
+    }
+
+    /// Parses a value of type `T` at `pos`; `None` means more bytes are needed.
+    fn parse_here<T: for<'a> Deserialize<'a>, E>(&mut self, eof: bool) -> Result<Option<T>, PageError<E>> {
+        let slice = &self.buf[self.pos..];
+        match parse_one::<T>(slice, eof).map_err(PageError::Malformed)? {
+            Step::Value(value, end) => {
+                self.pos += end;
+                Ok(Some(value))
+            }
+            Step::NeedMore => {
+                self.need = 2 * slice.len();
+                Ok(None)
+            }
+        }
+    }
+
+    /// Reads the value of a non-`people` key into the meta. `false` means more bytes are needed.
+    fn value<E>(&mut self, key: &str, eof: bool) -> Result<bool, PageError<E>> {
+        let wrong = |what: &str| PageError::Malformed(format!("`{key}` is not {what}"));
+        macro_rules! read {
+            ($ty:ty) => {
+                match self.parse_here::<serde_json::Value, E>(eof)? {
+                    None => return Ok(false),
+                    Some(value) => serde_json::from_value::<$ty>(value),
+                }
+            };
+        }
+        match key {
+            "detail" => {
+                self.meta.detail = match read!(Option<serde_json::Value>) {
+                    Ok(Some(serde_json::Value::String(s))) => Some(s),
+                    Ok(other) => other.map(|v| v.to_string()),
+                    Err(_) => None,
+                }
+            }
+            "total" => {
+                self.meta.total = read!(Option<u64>).map_err(|_| wrong("a whole number or null"))?;
+            }
+            "searchAfter" => {
+                self.meta.search_after = read!(Option<String>).map_err(|_| wrong("a string or null"))?;
+            }
+            "creditsUsed" => {
+                let credits = read!(Option<f64>).map_err(|_| wrong("a number"))?;
+                if credits.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                    return Err(wrong("a non-negative number"));
+                }
+                self.meta.credits_used = credits;
+            }
+            "lookalikePeopleStatuses" => {
+                self.meta.seed_statuses = read!(Option<SeedStatuses>).map_err(|e| wrong(&format!("valid: {e}")))?;
+            }
+            "redirectMap" => {
+                self.meta.redirect_map =
+                    read!(Option<BTreeMap<String, String>>).map_err(|_| wrong("a map of strings"))?.unwrap_or_default();
+            }
+            "includeDomainsStatuses" => {
+                self.meta.include_domains_statuses =
+                    read!(Option<BTreeMap<String, String>>).map_err(|_| wrong("a map of strings"))?.unwrap_or_default();
+            }
+            _ => {
+                if self.parse_here::<IgnoredAny, E>(eof)?.is_none() {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Collect(Vec<String>);
+
+    impl PersonSink for Collect {
+        type Error = std::convert::Infallible;
+        fn person(&mut self, raw: &RawValue) -> Result<(), Self::Error> {
+            self.0.push(raw.get().to_owned());
+            Ok(())
+        }
+    }
+
+    fn parse_in_chunks(body: &[u8], chunk: usize) -> Result<(PageMeta, Vec<String>), String> {
+        let mut parser = PageParser::new();
+        let mut sink = Collect::default();
+        for piece in body.chunks(chunk.max(1)) {
+            parser.feed(piece, &mut sink).map_err(|e| e.to_string())?;
+        }
+        let meta = parser.finish(&mut sink).map_err(|e| e.to_string())?;
+        Ok((meta, sink.0))
+    }
+
+    const PAGE: &str = r#"{"people":[{"id":"a","summary":"x,\"}]{"},{"id":"b","n":[1,2]} ],"detail":"OK",
+        "lookalikePeopleStatuses":{"successfulPeople":["s"],"notFoundPeople":null},"total":123,
+        "searchAfter":"CUR","redirectMap":null,"creditsUsed":0.4,"future":{"x":[1]}}"#;
+
+    #[test]
+    fn every_chunking_gives_the_same_page() {
+        let (meta, people) = parse_in_chunks(PAGE.as_bytes(), PAGE.len()).unwrap();
+        assert_eq!(people, vec![r#"{"id":"a","summary":"x,\"}]{"}"#, r#"{"id":"b","n":[1,2]}"#]);
+        assert_eq!(meta.people, 2);
+        assert_eq!(meta.total, Some(123));
+        assert_eq!(meta.search_after.as_deref(), Some("CUR"));
+        assert_eq!(meta.credits_used, Some(0.4));
+        assert_eq!(meta.seed_statuses.unwrap().successful_people.len(), 1);
+        for chunk in 1..PAGE.len() {
+            let (meta2, people2) = parse_in_chunks(PAGE.as_bytes(), chunk).unwrap();
+            assert_eq!((meta2.total, meta2.search_after, &people2), (Some(123), Some("CUR".to_owned()), &people));
+        }
+    }
+
+    #[test]
+    fn a_number_split_across_chunks_is_not_cut() {
+        let body = br#"{"people":[],"total":12345,"creditsUsed":1.25}"#;
+        for chunk in 1..body.len() {
+            let (meta, _) = parse_in_chunks(body, chunk).unwrap();
+            assert_eq!((meta.total, meta.credits_used), (Some(12345), Some(1.25)), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn truncated_html_and_misshapen_pages_are_errors() {
+        for cut in 0..PAGE.len() {
+            assert!(parse_in_chunks(&PAGE.as_bytes()[..cut], 7).is_err(), "cut at {cut}");
+        }
+        let html = parse_in_chunks(b"<html><body>Gateway Timeout</body></html>", 10).unwrap_err();
+        assert!(html.contains("Gateway Timeout"), "{html}");
+        assert!(parse_in_chunks(br#"{"people":{}}"#, 3).is_err());
+        assert!(parse_in_chunks(br#"{"detail":"OK"}"#, 3).unwrap_err().contains("no `people`"));
+        assert!(parse_in_chunks(br#"{"people":[],"searchAfter":5}"#, 3).is_err());
+        assert!(parse_in_chunks(br#"{"people":[],"people":[]}"#, 3).unwrap_err().contains("twice"));
+        assert!(parse_in_chunks(br#"{"people":[]} x"#, 3).is_err());
+        assert!(parse_in_chunks(br#"[]"#, 3).is_err());
+    }
+
+    #[test]
+    fn null_and_absent_cursor_both_end() {
+        let (meta, _) = parse_in_chunks(br#"{"people":[],"searchAfter":null,"creditsUsed":0}"#, 4).unwrap();
+        assert_eq!(meta.search_after, None);
+        let (meta, _) = parse_in_chunks(br#"{"people":[],"creditsUsed":0}"#, 4).unwrap();
+        assert_eq!(meta.search_after, None);
+    }
+
+    #[test]
+    fn statuses_merge_found_wins() {
+        let mut a = SeedStatuses::default();
+        a.not_found_people.insert("x".into());
+        let mut b = SeedStatuses::default();
+        b.successful_people.insert("x".into());
+        a.merge(&b);
+        assert!(a.not_found_people.is_empty());
+        assert!(a.successful_people.contains("x"));
+    }
+}

@@ -1,0 +1,395 @@
+//! Command line: flags, dispatch, logging, and the one place where errors become exit codes.
+
+mod progress;
+pub mod run;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::api::{ApiError, EndpointError, Token};
+use crate::checkpoint::CheckpointError;
+use crate::fetch::{FetchError, Signal};
+use crate::job::{JobError, Overrides};
+use crate::sandbox::{SandboxError, SandboxOptions};
+use crate::sink::{Format, SinkError};
+
+/// Export every person matching an Ocean.io lookalike people search to CSV or NDJSON, exactly once,
+/// resumable, within rate and credit limits.
+#[derive(Parser, Debug)]
+#[command(name = "ocean-export", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    complete
+  2    job or usage error; nothing was sent
+  3    the API rejected the request (4xx other than 402 and 429); not retried
+  4    out of credits (402); rerun after topping up to resume
+  5    the API stayed unavailable, asked for too long a wait, or misbehaved; rerun to resume
+  6    another run of this job holds its lock
+  7    the output or state could not be written (disk full, say); free space and rerun to resume
+  130  interrupted (SIGINT); rerun to resume
+  143  terminated (SIGTERM); rerun to resume";
+
+#[derive(Args, Debug, Clone)]
+pub struct LogArgs {
+    /// Print nothing on success; warnings and errors still go to stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Log format on stderr. Filter with RUST_LOG (default: info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run an export (or resume the one a previous run left).
+    Run(RunArgs),
+    /// Check a job file and print the request body it would send. Sends nothing.
+    Validate(JobArgs),
+    /// Estimate an export: the matching total, pages, requests, credits and time. Sends one `size: 1` request.
+    Estimate(EstimateArgs),
+    /// Print the merged settings of a job and where each value came from.
+    Config(JobArgs),
+    /// Serve a local stand-in of the Ocean people-search API (see `sandbox --help`).
+    Sandbox(SandboxOptions),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Manpage,
+}
+
+/// A job file and the flags that override its settings.
+#[derive(Args, Debug, Clone)]
+pub struct JobArgs {
+    /// The job file (TOML).
+    pub job: PathBuf,
+    /// Output path (a template: {job}, {date}, {datetime}, {format}).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Output format; the default comes from the output path's extension.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// API base URL.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Requests per minute.
+    #[arg(long)]
+    pub requests_per_minute: Option<u32>,
+    /// Stop after this many people.
+    #[arg(long)]
+    pub max_records: Option<u64>,
+    /// Stop before spending more credits than this.
+    #[arg(long)]
+    pub max_credits: Option<f64>,
+    /// Folder of the job's checkpoint and lock.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// User settings file [default: $XDG_CONFIG_HOME/ocean-export/config.toml].
+    #[arg(long, value_name = "PATH")]
+    pub settings: Option<PathBuf>,
+}
+
+impl JobArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            output: self.output.clone(),
+            format: self.format,
+            base_url: self.base_url.clone(),
+            requests_per_minute: self.requests_per_minute,
+            max_records: self.max_records,
+            max_credits: self.max_credits,
+            state_dir: self.state_dir.clone(),
+        }
+    }
+
+    /// Loads and checks the job with the process's environment and user settings.
+    pub fn load(&self) -> Result<crate::job::Job, JobError> {
+        let mut context = crate::job::Context::from_process(self.overrides());
+        if self.settings.is_some() {
+            context.user_settings.clone_from(&self.settings);
+        }
+        crate::job::load(&self.job, &context)
+    }
+}
+
+/// Where requests go and with which token.
+#[derive(Args, Debug, Clone)]
+pub struct ApiArgs {
+    /// Run against an in-process sandbox instead of the API: a free dry run of the job.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Read the API token from this file instead of OCEAN_API_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Discard the job's checkpoint and partial output, and start over.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Without a terminal, log progress this often (seconds).
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub progress_interval: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EstimateArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// Every way a command can fail. [`Error::exit_code`] is the only place exit codes are decided.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Job(#[from] JobError),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error("cannot start the sandbox: {0}")]
+    Sandbox(#[from] SandboxError),
+    /// The job's state could not be set up: nothing was sent.
+    #[error(transparent)]
+    State(CheckpointError),
+    #[error(
+        "the job changed since its checkpoint ({what}); rerun with --fresh to discard the {people} people exported so far and start over, or restore the job"
+    )]
+    JobChanged { what: String, people: u64 },
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The API refused a request outside the walk (estimate).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Job(_) | Error::Usage(_) | Error::Endpoint(_) | Error::Sandbox(_) | Error::JobChanged { .. } => 2,
+            Error::State(CheckpointError::Locked { .. }) => 6,
+            Error::State(_) => 2,
+            Error::Api(e) | Error::Fetch(FetchError::Api(e)) => api_exit_code(e),
+            Error::Fetch(
+                FetchError::Exhausted { .. } | FetchError::WaitTooLong { .. } | FetchError::RepeatedCursor { .. },
+            ) => 5,
+            Error::Fetch(
+                FetchError::Sink(SinkError::Mismatch { .. }) | FetchError::Checkpoint(CheckpointError::Corrupt { .. }),
+            ) => 2,
+            Error::Fetch(FetchError::Sink(_) | FetchError::Checkpoint(_)) => 7,
+            Error::Fetch(FetchError::Stopped(Signal::Interrupt)) => 130,
+            Error::Fetch(FetchError::Stopped(Signal::Terminate)) => 143,
+        }
+    }
+}
+
+fn api_exit_code(error: &ApiError) -> u8 {
+    match error {
+        ApiError::Rejected { .. } => 3,
+        ApiError::OutOfCredits { .. } => 4,
+        _ => 5,
+    }
+}
+
+/// The token from `--token-file`, else `OCEAN_API_TOKEN`.
+fn token(api: &ApiArgs) -> Result<Option<Token>, Error> {
+    let raw = match &api.token_file {
+        Some(path) => {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(path)
+                .map_err(|e| Error::Usage(format!("cannot read the token file {}: {e}", path.display())))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(
+                    "the token file {} is readable by others (mode {:o}); chmod 600 it",
+                    path.display(),
+                    meta.permissions().mode() & 0o777
+                );
+            }
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Usage(format!("cannot read the token file {}: {e}", path.display())))?;
+            Some(text)
+        }
+        None => std::env::var("OCEAN_API_TOKEN").ok(),
+    };
+    let Some(token) = raw.as_deref().and_then(Token::new) else { return Ok(None) };
+    if reqwest::header::HeaderValue::from_str(token.expose()).is_err() {
+        return Err(Error::Usage("the API token has characters an HTTP header cannot carry".to_owned()));
+    }
+    Ok(Some(token))
+}
+
+fn init_logging(log: &LogArgs, with_bar: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let default = if log.quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let registry = tracing_subscriber::registry().with(filter);
+    let ansi = std::io::stderr().is_terminal();
+    // Nothing to do if a subscriber is already set (a test harness, say).
+    let _ = match (log.log_format, with_bar) {
+        (LogFormat::Json, _) => registry
+            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_writer(std::io::stderr))
+            .try_init(),
+        (LogFormat::Text, true) => {
+            let indicatif = tracing_indicatif::IndicatifLayer::new().with_span_field_formatter(
+                tracing_indicatif::filter::hide_indicatif_span_fields(
+                    tracing_subscriber::fmt::format::DefaultFields::new(),
+                ),
+            );
+            let writer = indicatif.get_stderr_writer();
+            registry
+                .with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_target(false).with_writer(writer))
+                .with(indicatif.with_filter(tracing_indicatif::filter::IndicatifFilter::new(false)))
+                .try_init()
+        }
+        (LogFormat::Text, false) => registry
+            .with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_target(false).with_writer(std::io::stderr))
+            .try_init(),
+    };
+}
+
+/// How `run` shows progress, from the flags and whether stderr is a terminal.
+fn progress_mode(log: &LogArgs, interval: Duration) -> progress::Mode {
+    if log.quiet {
+        progress::Mode::Silent
+    } else if log.log_format == LogFormat::Text && std::io::stderr().is_terminal() {
+        progress::Mode::Bar
+    } else {
+        progress::Mode::Lines(interval)
+    }
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mode = match &cli.command {
+        Command::Run(args) => progress_mode(&cli.log, secs(args.progress_interval.max(1))),
+        _ => progress::Mode::Silent,
+    };
+    init_logging(&cli.log, mode == progress::Mode::Bar);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let log = cli.log.clone();
+    let result = runtime.block_on(dispatch(cli, mode));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error, &log);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Prints an error once: a JSON log line under `--log-format json`; otherwise `error: …` on stderr, with
+/// the job file's snippet when stderr is a terminal.
+fn report(error: &Error, log: &LogArgs) {
+    if log.log_format == LogFormat::Json {
+        tracing::error!(exit_code = error.exit_code(), "{error}");
+        return;
+    }
+    if let Error::Job(job) = error
+        && std::io::stderr().is_terminal()
+    {
+        let mut rendered = String::new();
+        if miette::GraphicalReportHandler::new().render_report(&mut rendered, job).is_ok() {
+            eprint!("{rendered}");
+            return;
+        }
+    }
+    eprintln!("error: {error}");
+    if let Error::Job(job) = error
+        && let Some(help) = miette::Diagnostic::help(job)
+    {
+        eprintln!("hint: {help}");
+    }
+}
+
+async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
+    match cli.command {
+        Command::Run(args) => run::run(args, cli.log.quiet, mode).await,
+        Command::Validate(args) => {
+            let job = args.load()?;
+            let body = serde_json::to_string_pretty(&job.search).expect("serializes");
+            println!("{body}");
+            if !cli.log.quiet {
+                eprintln!(
+                    "{}: valid. Writes {} ({}), pages of {} people, {} seed(s).",
+                    job.file.display(),
+                    job.output.display(),
+                    job.format.extension(),
+                    job.page_size(),
+                    job.seeds.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Estimate(args) => run::estimate(args).await,
+        Command::Config(args) => {
+            let job = args.load()?;
+            print!("{}", run::describe_settings(&job, token(&ApiArgs { sandbox: false, token_file: None })?.is_some()));
+            Ok(())
+        }
+        Command::Sandbox(options) => Ok(crate::sandbox::serve_until_signal(options).await?),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "ocean-export", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Manpage => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| Error::Usage(format!("cannot write the man page: {e}"))),
+    }
+}
+
+/// Installs SIGINT and SIGTERM handlers that ask the walk to stop.
+fn watch_signals(stop: &crate::fetch::Stop) -> Result<(), Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, which) in [(SignalKind::interrupt(), Signal::Interrupt), (SignalKind::terminate(), Signal::Terminate)] {
+        let mut stream = signal(kind).map_err(|e| Error::Usage(format!("cannot watch signals: {e}")))?;
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if stream.recv().await.is_some() {
+                tracing::warn!("{which} received: stopping after cleaning up the page in hand");
+                stop.request(which);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// A `Duration` from whole seconds.
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}

@@ -1,1 +1,0 @@
-//! The searchAfter walk: one shared pacer, retry with backoff, page by page into the sink.

@@ -1,0 +1,402 @@
+//! The searchAfter walk: page after page through the shared pacer, each attempt retried with exponential
+//! backoff and full jitter (honouring Retry-After), streamed into the sink, then committed and checkpointed.
+
+mod pacer;
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use crate::api::body::{PageSize, SearchBody};
+use crate::api::{ApiError, Client, PageError, PageMeta, PageParser};
+use crate::checkpoint::{Checkpoint, CheckpointError, StateDir};
+use crate::sink::{Sink, SinkError};
+pub use pacer::Pacer;
+
+/// A signal that asks the run to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        })
+    }
+}
+
+/// Set once by a signal handler; the walk checks it between pages and races it against the page in hand.
+#[derive(Clone, Default)]
+pub struct Stop(Arc<(AtomicU8, Notify)>);
+
+impl Stop {
+    pub fn request(&self, signal: Signal) {
+        let code = match signal {
+            Signal::Interrupt => 1,
+            Signal::Terminate => 2,
+        };
+        let _ = self.0.0.compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    pub fn requested(&self) -> Option<Signal> {
+        match self.0.0.load(Ordering::SeqCst) {
+            1 => Some(Signal::Interrupt),
+            2 => Some(Signal::Terminate),
+            _ => None,
+        }
+    }
+
+    /// Resolves once a stop is requested.
+    pub async fn wait(&self) -> Signal {
+        loop {
+            let notified = self.0.1.notified();
+            if let Some(signal) = self.requested() {
+                return signal;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Why the walk stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Api(ApiError),
+    #[error("the API stayed unavailable after {attempts} attempts; the last error: {last}")]
+    Exhausted { attempts: u64, last: ApiError },
+    #[error(
+        "the API asked to wait {}, longer than api.max_retry_wait_secs ({}s); rerun later to resume",
+        human_duration(*wait),
+        max.as_secs()
+    )]
+    WaitTooLong { wait: Duration, max: Duration },
+    #[error("the API returned a cursor it had returned before (after page {page}); stopping instead of looping")]
+    RepeatedCursor { page: u64 },
+    #[error(transparent)]
+    Sink(SinkError),
+    #[error(transparent)]
+    Checkpoint(CheckpointError),
+    #[error("stopped by {0}")]
+    Stopped(Signal),
+}
+
+impl FetchError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, FetchError::Api(e) if e.is_retryable())
+    }
+}
+
+impl<E: Into<FetchError>> From<PageError<E>> for FetchError {
+    fn from(e: PageError<E>) -> Self {
+        match e {
+            PageError::Malformed(message) => FetchError::Api(ApiError::Malformed(message)),
+            PageError::Sink(e) => e.into(),
+        }
+    }
+}
+
+impl From<SinkError> for FetchError {
+    fn from(e: SinkError) -> Self {
+        FetchError::Sink(e)
+    }
+}
+
+impl From<std::convert::Infallible> for FetchError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+impl From<ApiError> for FetchError {
+    fn from(e: ApiError) -> Self {
+        FetchError::Api(e)
+    }
+}
+
+/// `1h 02m`, `3m 20s`, `4.2s`.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0..60 => format!("{:.1}s", d.as_secs_f64()),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+/// How hard to try one page.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    /// A longer Retry-After stops the run instead of being slept through.
+    pub max_wait: Duration,
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+}
+
+/// Limits that shrink the last pages instead of being overshot.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    pub max_records: Option<u64>,
+    pub max_credits: Option<f64>,
+    /// Price per person assumed until pages show the real one.
+    pub credits_per_person: f64,
+}
+
+/// Things a progress display wants to hear about.
+pub trait Observer {
+    fn page(&self, _checkpoint: &Checkpoint, _meta: &PageMeta) {}
+    fn retry(&self, _error: &FetchError, _wait: Duration) {}
+}
+
+/// Everything one walk needs besides its state.
+pub struct Walk<'a> {
+    pub client: &'a Client,
+    pub pacer: &'a Pacer,
+    pub retry: RetryPolicy,
+    pub limits: Limits,
+    pub page_size: u64,
+    /// The request body without cursor.
+    pub search: &'a SearchBody,
+    pub stop: &'a Stop,
+    pub observer: &'a dyn Observer,
+}
+
+/// Stable digest of a cursor, to spot one the API hands out twice.
+fn cursor_digest(cursor: &str) -> u64 {
+    u64::from_le_bytes(Sha256::digest(cursor.as_bytes())[..8].try_into().expect("8 bytes"))
+}
+
+impl Walk<'_> {
+    /// Walks from the checkpoint to the end (or a limit), committing and checkpointing every page.
+    /// On any error the output is rolled back to the last commit, which the saved checkpoint describes.
+    pub async fn run(&self, sink: &mut Sink, state: &StateDir, checkpoint: &mut Checkpoint) -> Result<(), FetchError> {
+        while !checkpoint.walk_done {
+            if let Some(signal) = self.stop.requested() {
+                return Err(FetchError::Stopped(signal));
+            }
+            let Some(size) = self.next_size(checkpoint) else {
+                tracing::info!("limit reached after {} people", checkpoint.position.people);
+                checkpoint.walk_done = true;
+                checkpoint.limit_reached = true;
+                state.save(checkpoint).map_err(FetchError::Checkpoint)?;
+                break;
+            };
+            let mut body = self.search.clone();
+            body.size = Some(PageSize::new(size as i64).expect("1..=page size"));
+            body.search_after = checkpoint.cursor.clone();
+            sink.set_page_limit(self.limits.max_records.map(|max| max - checkpoint.position.people));
+
+            let outcome = tokio::select! {
+                outcome = self.page_with_retries(&body, sink, checkpoint) => outcome,
+                signal = self.stop.wait() => Err(FetchError::Stopped(signal)),
+            };
+            let meta = match outcome {
+                Ok(meta) => meta,
+                Err(e) => {
+                    sink.rollback()?;
+                    return Err(e);
+                }
+            };
+            let repeated = self.record_page(checkpoint, &meta, size, sink);
+            let position = sink.commit()?;
+            checkpoint.position = position.clone();
+            state.save(checkpoint).map_err(FetchError::Checkpoint)?;
+            self.observer.page(checkpoint, &meta);
+            if repeated {
+                return Err(FetchError::RepeatedCursor { page: checkpoint.counters.pages });
+            }
+        }
+        Ok(())
+    }
+
+    /// Size of the next request: the page size, shrunk so that no request can pass a limit. `None` once a
+    /// limit leaves no room.
+    fn next_size(&self, checkpoint: &Checkpoint) -> Option<u64> {
+        let mut size = self.page_size;
+        if let Some(max) = self.limits.max_records {
+            size = size.min(max.saturating_sub(checkpoint.position.people));
+        }
+        if let Some(max) = self.limits.max_credits {
+            let counters = &checkpoint.counters;
+            let price = if counters.returned > 0 && counters.credits_used > 0.0 {
+                counters.credits_used / counters.returned as f64
+            } else {
+                self.limits.credits_per_person
+            };
+            if price > 0.0 {
+                let affordable = ((max - counters.credits_used) / price + 1e-9).floor().max(0.0);
+                size = size.min(affordable as u64);
+            }
+        }
+        (size > 0).then_some(size)
+    }
+
+    /// Folds a received page into the checkpoint; `true` if its cursor is one the API returned before.
+    fn record_page(&self, checkpoint: &mut Checkpoint, meta: &PageMeta, size: u64, sink: &Sink) -> bool {
+        let counts = sink.page_counts();
+        let counters = &mut checkpoint.counters;
+        counters.pages += 1;
+        counters.returned += meta.people;
+        let credits = meta.credits_used.unwrap_or_else(|| {
+            tracing::warn!("the page has no creditsUsed; counting the assumed price per person");
+            meta.people as f64 * self.limits.credits_per_person
+        });
+        counters.credits_used += credits;
+        if meta.people > size {
+            tracing::warn!(asked = size, got = meta.people, "the API returned more people than the page size");
+        }
+        if let (Some(before), Some(now)) = (checkpoint.last_total, meta.total)
+            && before != now
+        {
+            tracing::warn!(before, now, "the API's total changed between pages");
+        }
+        checkpoint.first_total = checkpoint.first_total.or(meta.total);
+        checkpoint.last_total = meta.total.or(checkpoint.last_total);
+        if let Some(statuses) = &meta.seed_statuses {
+            checkpoint.seed_statuses.merge(statuses);
+        }
+        checkpoint.include_domains_statuses.extend(meta.include_domains_statuses.clone());
+        checkpoint.redirect_map.extend(meta.redirect_map.clone());
+        if let Some(sent) = &checkpoint.cursor {
+            checkpoint.cursors_sent.push(cursor_digest(sent));
+        }
+        let repeated =
+            meta.search_after.as_deref().is_some_and(|c| checkpoint.cursors_sent.contains(&cursor_digest(c)));
+        checkpoint.cursor = meta.search_after.clone();
+        // An empty page ends the walk even if it carries a cursor; `total` never decides.
+        if meta.people == 0 || checkpoint.cursor.is_none() {
+            checkpoint.walk_done = true;
+        }
+        tracing::info!(
+            page = checkpoint.counters.pages,
+            received = meta.people,
+            written = counts.written,
+            duplicates = counts.duplicates,
+            people = checkpoint.position.people + counts.written,
+            total = meta.total,
+            credits = credits,
+            "page"
+        );
+        if counts.duplicates > 0 {
+            tracing::warn!(count = counts.duplicates, "the page repeated people already written; each is written once");
+        }
+        repeated
+    }
+
+    /// One page, with retries. Every failed attempt is rolled back before the next.
+    async fn page_with_retries(
+        &self,
+        body: &SearchBody,
+        sink: &mut Sink,
+        checkpoint: &mut Checkpoint,
+    ) -> Result<PageMeta, FetchError> {
+        let sink = tokio::sync::Mutex::new(sink);
+        let requests = Cell::new(0u64);
+        let retries = Cell::new(0u64);
+        let policy = &self.retry;
+        let backoff = ExponentialBuilder::new()
+            .with_min_delay(policy.min_delay)
+            .with_max_delay(policy.max_delay)
+            .with_factor(2.0)
+            .with_max_times(policy.max_retries as usize);
+        let attempt = || async {
+            self.pacer.ready().await;
+            requests.set(requests.get() + 1);
+            let mut sink = sink.lock().await;
+            let result = attempt_page(self.client, body, &mut sink).await;
+            if result.is_err() {
+                sink.rollback()?;
+            }
+            if let Err(FetchError::Api(ApiError::RateLimited { retry_after: Some(wait), .. })) = &result {
+                self.pacer.hold_for(*wait);
+            }
+            result
+        };
+        let result = attempt
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(FetchError::is_retryable)
+            .adjust(|error, delay| {
+                // `None` from the backoff means retries are used up: keep it.
+                let delay = delay?;
+                match error {
+                    FetchError::Api(e) => match e.retry_after() {
+                        Some(wait) if wait > policy.max_wait => None,
+                        Some(wait) => Some(wait),
+                        // Full jitter: anywhere between nothing and the exponential delay.
+                        None => Some(Duration::from_nanos(rand::random_range(0..=delay.as_nanos() as u64))),
+                    },
+                    _ => Some(delay),
+                }
+            })
+            .notify(|error, wait| {
+                retries.set(retries.get() + 1);
+                tracing::warn!(reason = %reason(error), wait = %human_duration(wait), "retrying: {error}");
+                self.observer.retry(error, wait);
+            })
+            .await;
+        checkpoint.counters.requests += requests.get();
+        checkpoint.counters.retries += retries.get();
+        result.map_err(|error| match error {
+            FetchError::Api(e) if e.is_retryable() => match e.retry_after() {
+                Some(wait) if wait > policy.max_wait => FetchError::WaitTooLong { wait, max: policy.max_wait },
+                _ => FetchError::Exhausted { attempts: requests.get(), last: e },
+            },
+            other => other,
+        })
+    }
+}
+
+fn reason(error: &FetchError) -> String {
+    match error {
+        FetchError::Api(e) => e.reason(),
+        _ => "error".to_owned(),
+    }
+}
+
+/// One attempt: the request, then the body streamed through the parser into the sink.
+async fn attempt_page(client: &Client, body: &SearchBody, sink: &mut Sink) -> Result<PageMeta, FetchError> {
+    let mut response = client.search(body).await?;
+    let mut parser = PageParser::new();
+    while let Some(chunk) = response.chunk().await? {
+        parser.feed(&chunk, sink)?;
+    }
+    Ok(parser.finish(sink)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_duration(Duration::from_millis(4200)), "4.2s");
+        assert_eq!(human_duration(Duration::from_secs(200)), "3m 20s");
+        assert_eq!(human_duration(Duration::from_secs(3720)), "1h 02m");
+    }
+
+    #[tokio::test]
+    async fn stop_wakes_waiters_and_stays_set() {
+        let stop = Stop::default();
+        let waiter = tokio::spawn({
+            let stop = stop.clone();
+            async move { stop.wait().await }
+        });
+        tokio::task::yield_now().await;
+        stop.request(Signal::Terminate);
+        stop.request(Signal::Interrupt);
+        assert_eq!(waiter.await.unwrap(), Signal::Terminate);
+        assert_eq!(stop.wait().await, Signal::Terminate);
+    }
+}

@@ -1,0 +1,447 @@
+//! CSV rows from people: the column set, a projection that reads only the fields the columns need,
+//! flattening (dotted names, lists joined with `"; "`, objects as JSON cells) and formula neutralising.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// The default columns: every field of `LookalikePerson`, in the schema's order, nested objects spelled out.
+pub const DEFAULT_COLUMNS: &[&str] = &[
+    "id",
+    "domain",
+    "name",
+    "firstName",
+    "lastName",
+    "country",
+    "state",
+    "location",
+    "linkedinUrl",
+    "seniorities",
+    "departments",
+    "photo",
+    "jobTitle",
+    "jobTitleEnglish",
+    "currentJobDescription",
+    "experiences",
+    "summary",
+    "skills",
+    "phone.numbers",
+    "phone.status",
+    "email.address",
+    "email.status",
+    "inferredEmails",
+    "updatedAt",
+    "connectionsCount",
+    "followersCount",
+    "headline",
+    "company.companySize",
+    "company.logo",
+    "company.name",
+    "company.revenue",
+    "company.employeeCountOcean",
+    "company.industries",
+    "company.technologies",
+    "company.fundingRound.date",
+    "company.fundingRound.type",
+    "company.fundingRound.moneyRaisedInUsd",
+    "company.fundingRound.cbUrl",
+    "relevance",
+];
+
+/// Columns that may be picked besides the defaults: whole objects as JSON, and one field of every experience.
+const EXTRA_COLUMNS: &[&str] = &[
+    "phone",
+    "email",
+    "company",
+    "company.fundingRound",
+    "experiences.domain",
+    "experiences.jobTitle",
+    "experiences.dateFrom",
+    "experiences.dateTo",
+    "experiences.description",
+    "experiences.linkedinCompanyHandle",
+];
+
+/// Values that hold one JSON document per cell even when they could be joined.
+const JSON_COLUMNS: &[&str] = &["experiences", "phone", "email", "company", "company.fundingRound"];
+
+/// Every column name `columns` accepts.
+pub fn known_columns() -> impl Iterator<Item = &'static str> {
+    DEFAULT_COLUMNS.iter().chain(EXTRA_COLUMNS).copied()
+}
+
+/// A column that does not exist, with the closest one that does.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("unknown column `{name}`{}", suggestion.as_ref().map(|s| format!(", did you mean `{s}`?")).unwrap_or_default())]
+pub struct UnknownColumn {
+    pub name: String,
+    pub suggestion: Option<String>,
+}
+
+/// Checks a column list and drops repeats, keeping the first of each.
+pub fn check_columns(columns: &[String]) -> Result<Vec<String>, UnknownColumn> {
+    let mut out: Vec<String> = Vec::with_capacity(columns.len());
+    for name in columns {
+        if !known_columns().any(|known| known == name) {
+            let suggestion = known_columns()
+                .map(|known| (strsim::jaro_winkler(&name.to_ascii_lowercase(), &known.to_ascii_lowercase()), known))
+                .filter(|(score, _)| *score > 0.8)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, known)| known.to_owned());
+            return Err(UnknownColumn { name: name.clone(), suggestion });
+        }
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Render {
+    /// Text as is, numbers and booleans as JSON, lists of scalars joined, anything else as JSON.
+    Auto,
+    /// Always the JSON of the value.
+    Json,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    cells: Vec<(usize, Render)>,
+    children: Option<Plan>,
+}
+
+/// JSON key → what to do with its value, per level of nesting.
+#[derive(Debug, Default)]
+struct Plan(HashMap<String, Node>);
+
+impl Plan {
+    fn insert(&mut self, path: &str, cell: usize, render: Render) {
+        let (head, rest) = match path.split_once('.') {
+            Some((head, rest)) => (head, Some(rest)),
+            None => (path, None),
+        };
+        let node = self.0.entry(head.to_owned()).or_default();
+        match rest {
+            None => node.cells.push((cell, render)),
+            Some(rest) => node.children.get_or_insert_with(Plan::default).insert(rest, cell, render),
+        }
+    }
+}
+
+/// The cells of one person, reused from row to row.
+#[derive(Debug, Default)]
+pub struct Row {
+    cells: Vec<String>,
+    numeric: Vec<bool>,
+}
+
+impl Row {
+    fn reset(&mut self, width: usize) {
+        self.cells.resize_with(width, String::new);
+        self.numeric.resize(width, false);
+        self.cells.iter_mut().for_each(String::clear);
+        self.numeric.iter_mut().for_each(|n| *n = false);
+    }
+
+    fn put(&mut self, cell: usize, text: &str, numeric: bool, append: bool) {
+        let slot = &mut self.cells[cell];
+        if append && !slot.is_empty() {
+            slot.push_str("; ");
+            self.numeric[cell] = false;
+        } else {
+            self.numeric[cell] = numeric;
+        }
+        slot.push_str(text);
+    }
+}
+
+/// The column layout of a CSV export and how to fill it from a person.
+#[derive(Debug)]
+pub struct Layout {
+    columns: Vec<String>,
+    /// Per column: is neutralising skipped (phone numbers must stay dialable)?
+    exempt: Vec<bool>,
+    plan: Plan,
+    /// Index of the hidden cell that always receives the person's `id`, for de-duplication.
+    id_cell: usize,
+}
+
+impl Layout {
+    /// `columns` must have passed [`check_columns`]; `None` means [`DEFAULT_COLUMNS`].
+    pub fn new(columns: Option<&[String]>) -> Layout {
+        let columns: Vec<String> = match columns {
+            Some(columns) => columns.to_vec(),
+            None => DEFAULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let mut plan = Plan::default();
+        for (i, column) in columns.iter().enumerate() {
+            let render = if JSON_COLUMNS.contains(&column.as_str()) { Render::Json } else { Render::Auto };
+            plan.insert(column, i, render);
+        }
+        let id_cell = columns.len();
+        plan.insert("id", id_cell, Render::Auto);
+        let exempt = columns.iter().map(|c| c == "phone" || c.starts_with("phone.")).collect();
+        Layout { columns, exempt, plan, id_cell }
+    }
+
+    pub fn header(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Fills `row` from a person; returns its `id` when it has a usable one.
+    pub fn project<'r>(&self, raw: &RawValue, row: &'r mut Row) -> Result<Option<&'r str>, serde_json::Error> {
+        row.reset(self.columns.len() + 1);
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        de.deserialize_map(ObjectVisitor { plan: &self.plan, row, append: false })?;
+        let id = &row.cells[self.id_cell];
+        Ok((!id.is_empty()).then_some(id.as_str()))
+    }
+
+    /// The visible cells of a projected row, neutralised where asked.
+    pub fn cells<'r>(&'r self, row: &'r Row, neutralise: bool) -> impl Iterator<Item = Cow<'r, str>> + 'r {
+        (0..self.columns.len()).map(move |i| {
+            let text = row.cells[i].as_str();
+            if neutralise && !self.exempt[i] && !row.numeric[i] && is_formula_like(text) {
+                Cow::Owned(format!("'{text}"))
+            } else {
+                Cow::Borrowed(text)
+            }
+        })
+    }
+}
+
+/// Whether a spreadsheet could read the cell as a formula (OWASP's list: `=`, `+`, `-`, `@`, tab, CR).
+pub fn is_formula_like(text: &str) -> bool {
+    matches!(text.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
+}
+
+/// A JSON key, borrowed when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct ObjectVisitor<'p, 'r> {
+    plan: &'p Plan,
+    row: &'r mut Row,
+    /// Inside a list of objects: values are appended to the cell, joined with `"; "`.
+    append: bool,
+}
+
+impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match self.plan.0.get(key.as_ref()) {
+                Some(node) => {
+                    let value: &'de RawValue = map.next_value()?;
+                    apply(node, value, self.row, self.append).map_err(de::Error::custom)?;
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectVisitor<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// Puts one field's value into its cells, and walks into it for nested columns.
+fn apply(node: &Node, raw: &RawValue, row: &mut Row, append: bool) -> Result<(), serde_json::Error> {
+    let text = raw.get();
+    for &(cell, render) in &node.cells {
+        if let Some((value, numeric)) = render_value(text, render)? {
+            row.put(cell, &value, numeric, append);
+        }
+    }
+    if let Some(children) = &node.children {
+        match text.as_bytes().first() {
+            Some(b'{') => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                de.deserialize_map(ObjectVisitor { plan: children, row, append })?;
+            }
+            Some(b'[') => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                de.deserialize_seq(ListOfObjects { plan: children, row })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `experiences.jobTitle`: the field of every object of a list, joined.
+struct ListOfObjects<'p, 'r> {
+    plan: &'p Plan,
+    row: &'r mut Row,
+}
+
+impl<'de> Visitor<'de> for ListOfObjects<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            if item.get().starts_with('{') {
+                let mut de = serde_json::Deserializer::from_str(item.get());
+                de.deserialize_map(ObjectVisitor { plan: self.plan, row: self.row, append: true })
+                    .map_err(de::Error::custom)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The text of a value for one cell, and whether it is a JSON number; `None` for null.
+fn render_value(text: &str, render: Render) -> Result<Option<(Cow<'_, str>, bool)>, serde_json::Error> {
+    let first = text.as_bytes().first().copied().unwrap_or(b'n');
+    Ok(match (first, render) {
+        (b'n', _) => None,
+        (b'[' | b'{', Render::Json) => Some((minified(text), false)),
+        (b'"', _) => Some((serde_json::from_str::<Key>(text)?.0, false)),
+        (b'[', Render::Auto) => Some((join_scalars(text)?.unwrap_or_else(|| minified(text)), false)),
+        (b'{', Render::Auto) => Some((minified(text), false)),
+        (b't' | b'f', _) => Some((Cow::Borrowed(text), false)),
+        _ => Some((Cow::Borrowed(text), true)),
+    })
+}
+
+/// `["a","b",3]` → `a; b; 3`; `None` when the list holds objects or lists.
+fn join_scalars(text: &str) -> Result<Option<Cow<'_, str>>, serde_json::Error> {
+    let items: Vec<&RawValue> = serde_json::from_str(text)?;
+    let mut out = String::new();
+    for item in items {
+        let Some((value, _)) = render_value(item.get(), Render::Json)? else { continue };
+        if value.starts_with('[') || value.starts_with('{') {
+            return Ok(None);
+        }
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        out.push_str(&value);
+    }
+    Ok(Some(Cow::Owned(out)))
+}
+
+fn minified(text: &str) -> Cow<'_, str> {
+    if !text.bytes().any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = Vec::with_capacity(text.len());
+    super::ndjson::minify_into(text.as_bytes(), &mut out);
+    // Minifying only drops ASCII whitespace between tokens, so the bytes stay UTF-8.
+    Cow::Owned(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row_of(layout: &Layout, json: &str) -> (Vec<String>, Option<String>) {
+        let raw: Box<RawValue> = serde_json::from_str(json).unwrap();
+        let mut row = Row::default();
+        let id = layout.project(&raw, &mut row).unwrap().map(str::to_owned);
+        (layout.cells(&row, true).map(Cow::into_owned).collect(), id)
+    }
+
+    #[test]
+    fn flattens_nested_lists_and_objects() {
+        let columns: Vec<String> = [
+            "name",
+            "company.name",
+            "skills",
+            "experiences",
+            "experiences.jobTitle",
+            "phone.numbers",
+            "connectionsCount",
+        ]
+        .map(String::from)
+        .to_vec();
+        let layout = Layout::new(Some(&check_columns(&columns).unwrap()));
+        let (cells, id) = row_of(
+            &layout,
+            r#"{"id":"x1","name":"=HYPERLINK(\"evil\")","company":{"name":"Acme, Inc.","size":3},"skills":["Rust","-SQL"],
+                "experiences":[{"jobTitle":"CEO", "domain":"a.com"},{"jobTitle":"@CTO"}],"phone":{"numbers":["+45 1234"],"status":"verified"},
+                "connectionsCount":-5,"unknownFuture":{"a":1}}"#,
+        );
+        assert_eq!(id.as_deref(), Some("x1"));
+        assert_eq!(
+            cells,
+            vec![
+                "'=HYPERLINK(\"evil\")",
+                "Acme, Inc.",
+                "Rust; -SQL",
+                r#"[{"jobTitle":"CEO","domain":"a.com"},{"jobTitle":"@CTO"}]"#,
+                "CEO; @CTO",
+                "+45 1234",
+                "-5",
+            ]
+        );
+    }
+
+    #[test]
+    fn nulls_absent_and_empty_lists_are_empty_cells() {
+        let layout = Layout::new(None);
+        let (cells, id) = row_of(&layout, r#"{"domain":"d.com","name":null,"skills":[],"experiences":[]}"#);
+        assert_eq!(id, None);
+        assert_eq!(cells.len(), DEFAULT_COLUMNS.len());
+        let at = |c: &str| cells[DEFAULT_COLUMNS.iter().position(|d| *d == c).unwrap()].clone();
+        assert_eq!(
+            (at("name"), at("skills"), at("experiences"), at("domain")),
+            ("".into(), "".into(), "[]".into(), "d.com".into())
+        );
+    }
+
+    #[test]
+    fn unknown_columns_get_a_suggestion() {
+        let err = check_columns(&["email.adress".to_owned()]).unwrap_err();
+        assert_eq!(err.suggestion.as_deref(), Some("email.address"));
+        assert_eq!(check_columns(&["id".into(), "id".into(), "name".into()]).unwrap(), vec!["id", "name"]);
+    }
+
+    #[test]
+    fn only_the_leading_character_decides() {
+        for bad in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(is_formula_like(bad), "{bad:?}");
+        }
+        for good in ["a=1", " =1", "", "1-2"] {
+            assert!(!is_formula_like(good), "{good:?}");
+        }
+    }
+}
