@@ -56,28 +56,50 @@ impl Located<'_> {
         let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
         let end = floor_char_boundary(self.text, span.end.clamp(start, self.text.len()));
         let (line, column) = self.line_column(start);
-        let label = message.lines().next().unwrap_or_default().to_owned();
-        // The snippet needs the text around the error only; a 100 MB file is not copied whole.
+        let label: String = message.lines().next().unwrap_or_default().chars().take(60).collect();
+        // The snippet needs only the lines around the error: a 100 MB file is not copied whole. Blank lines
+        // stand in for the lines before, so the snippet's line numbers stay right.
         let (window, shift) = window(self.text, start, end);
+        let padding = "\n".repeat(line - 1);
         JobError::At(Box::new(At {
             file: self.path.display().to_string(),
             line,
             column,
             message,
-            source_code: NamedSource::new(self.path.display().to_string(), window.to_owned()),
-            span: (start - shift, end - start).into(),
+            source_code: NamedSource::new(self.path.display().to_string(), format!("{padding}{window}")),
+            span: (start - shift + padding.len(), end - start).into(),
             label,
             help,
         }))
     }
 
-    /// Turns a `toml` error into one with a place, and a "did you mean" for a misspelt key.
+    /// Turns a `toml` error into one with a place. For an unknown key or value, the message names just
+    /// the culprit, and the help gives the closest valid one and the full list.
     pub fn toml_error(&self, err: &toml::de::Error) -> JobError {
         let span = err.span().unwrap_or(0..0);
         let message = err.message().trim().to_owned();
-        let help = did_you_mean(&message);
-        self.error(span, message, help)
+        match unknown_name(&message) {
+            Some((short, help)) => self.error(span, short, Some(help)),
+            None => self.error(span, message, None),
+        }
     }
+}
+
+/// From serde's `unknown field `x`, expected one of `a`, `b`` (or `unknown variant`), a short message
+/// and a help with the closest valid name and all of them.
+fn unknown_name(message: &str) -> Option<(String, String)> {
+    let (kind, rest) = ["field", "variant"]
+        .iter()
+        .find_map(|kind| message.strip_prefix(&format!("unknown {kind} `")).map(|rest| (*kind, rest)))?;
+    let (unknown, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let what = if kind == "field" { "key" } else { "value" };
+    let list = if candidates.is_empty() { "none".to_owned() } else { candidates.join(", ") };
+    let help = match closest(unknown, candidates.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`? Valid {what}s here: {list}"),
+        None => format!("valid {what}s here: {list}"),
+    };
+    Some((format!("unknown {what} `{unknown}`"), help))
 }
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
@@ -95,14 +117,6 @@ fn window(text: &str, start: usize, end: usize) -> (&str, usize) {
     let to = floor_char_boundary(text, (end + AROUND).min(text.len()));
     let to = text[end..to].rfind('\n').map_or(to, |i| end + i).max(end);
     (&text[from..to], from)
-}
-
-/// From serde's `unknown field `x`, expected one of `a`, `b`` (or `unknown variant`), the closest valid name.
-pub fn did_you_mean(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))?;
-    let (unknown, expected) = rest.split_once('`')?;
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    closest(unknown, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
 }
 
 /// The candidate most like `word`, if any is close enough to be a plausible misspelling.
@@ -131,15 +145,13 @@ mod tests {
 
     #[test]
     fn suggestions_come_from_serde_messages() {
-        assert_eq!(
-            did_you_mean("unknown field `countrys`, expected one of `countries`, `excludeCountries`").as_deref(),
-            Some("did you mean `countries`?")
-        );
-        assert_eq!(
-            did_you_mean("unknown variant `Manger`, expected one of `Owner`, `Manager`").as_deref(),
-            Some("did you mean `Manager`?")
-        );
-        assert_eq!(did_you_mean("unknown field `zzz`, expected `size`"), None);
-        assert_eq!(did_you_mean("invalid type"), None);
+        let (short, help) =
+            unknown_name("unknown field `countrys`, expected one of `countries`, `excludeCountries`").unwrap();
+        assert_eq!(short, "unknown key `countrys`");
+        assert_eq!(help, "did you mean `countries`? Valid keys here: countries, excludeCountries");
+        let (short, help) = unknown_name("unknown variant `Manger`, expected one of `Owner`, `Manager`").unwrap();
+        assert_eq!((short.as_str(), help.starts_with("did you mean `Manager`?")), ("unknown value `Manger`", true));
+        assert_eq!(unknown_name("unknown field `zzz`, expected `size`").unwrap().1, "valid keys here: size");
+        assert_eq!(unknown_name("invalid type"), None);
     }
 }

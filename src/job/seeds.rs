@@ -44,13 +44,12 @@ pub fn normalise(input: &str) -> Result<String, String> {
 /// Header words that mark the column of handles in a seeds file.
 const HEADER_HINTS: &[&str] = &["linkedin", "handle", "url", "profile"];
 
-/// Whether a first row is a header: a cell naming the column (`handle`, `LinkedIn URL`, …) that is not a seed.
+/// Whether a first row is a header: a cell naming the column (`handle`, `linkedin_url`, …) rather than
+/// holding a profile URL. (A first-row handle that contains one of these words would be taken for a header.)
 fn is_header(record: &csv::StringRecord) -> bool {
     record.iter().any(|cell| {
         let lower = cell.to_lowercase();
-        HEADER_HINTS.iter().any(|h| lower.contains(h))
-            && (normalise(cell).is_err()
-                || HEADER_HINTS.iter().any(|h| lower.trim_matches(|c: char| !c.is_alphanumeric()) == *h))
+        HEADER_HINTS.iter().any(|h| lower.contains(h)) && !lower.contains("linkedin.com/")
     })
 }
 
