@@ -93,6 +93,11 @@ pub struct Job {
 /// Reads and checks a job file.
 pub fn load(path: &Path, context: &Context) -> Result<Job, JobError> {
     let bytes = std::fs::read(path).map_err(|source| JobError::Read { path: path.to_owned(), source })?;
+    from_bytes(path, bytes, context)
+}
+
+/// Checks the bytes of a job file; `path` names it in errors and in the job.
+pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job, JobError> {
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {

@@ -1,0 +1,221 @@
+//! The Resume issue: kills, signals, out-of-credits, a full disk and concurrent runs never lose a paid
+//! page or duplicate a person, and rerunning the same command finishes the export.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::support::{World, csv_ids, ids_where, signal};
+
+const JOB: &str = r#"
+name = "resumable"
+[search]
+size = 20
+peopleFilters = { countries = ["dk", "se", "no"] }
+[api]
+requests_per_minute = 60000
+"#;
+
+fn nordic(p: &Value) -> bool {
+    p["country"].as_str().is_some_and(|c| ["dk", "se", "no"].contains(&c))
+}
+
+/// The file an uninterrupted run writes, from a fresh world with the same dataset.
+fn reference(format: &str, people: u64) -> Vec<u8> {
+    let world = World::new(people, |_| {});
+    world.write("job.toml", JOB);
+    let output = format!("output/ref.{format}");
+    world.run("job.toml", &["--output", &output]).success();
+    world.bytes(&output)
+}
+
+/// No page was served more often than once plus the number of interruptions that could have cut it.
+fn assert_pages_fetched_at_most_once_more_per_stop(world: &World, stops: u64) {
+    let twice: u64 = world.fetch_counts().values().map(|n| n - 1).sum();
+    assert!(twice <= stops, "{twice} pages fetched again after {stops} interruptions");
+    for ((_, position), count) in world.fetch_counts() {
+        assert!(count <= 2, "page at {position} fetched {count} times");
+    }
+}
+
+fn kill_nine_many_times(format: &str) {
+    let people = 5000;
+    let expected = reference(format, people);
+    let world = World::new(people, |o| o.latency_ms = 3);
+    world.write("job.toml", JOB);
+    let output = format!("output/resumable.{format}");
+    let mut kills = 0;
+    while kills < 20 {
+        let mut child = world
+            .std_cmd()
+            .args(["run", "job.toml", "--quiet", "--output", &output, "--base-url", &world.base_url()])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rand::random_range(5..120)));
+        if child.try_wait().unwrap().is_some() {
+            break; // finished before the kill: the export is complete
+        }
+        signal(&child, libc::SIGKILL);
+        child.wait().unwrap();
+        kills += 1;
+    }
+    assert!(kills >= 20, "the export finished after only {kills} kills; make it longer");
+    world.run("job.toml", &["--output", &output]).success().stderr(predicate::str::contains("resumed at"));
+    assert!(world.bytes(&output) == expected, "the resumed {format} export differs from an uninterrupted one");
+    assert_pages_fetched_at_most_once_more_per_stop(&world, kills);
+}
+
+#[test]
+fn kill_nine_at_random_instants_ends_byte_identical_csv() {
+    kill_nine_many_times("csv");
+}
+
+#[test]
+fn kill_nine_at_random_instants_ends_byte_identical_ndjson() {
+    kill_nine_many_times("ndjson");
+}
+
+#[test]
+fn out_of_credits_then_topped_up_completes_without_buying_a_page_twice() {
+    let mut world = World::new(3000, |o| o.credits = Some(60.0));
+    world.write("job.toml", JOB);
+    world.run("job.toml", &[]).code(4);
+    let paid_before = world.pages_served().len();
+    assert_eq!(paid_before, 15, "60 credits buy 15 pages of 20 at 0.2");
+    world.restart(|o| o.credits = Some(1_000_000.0));
+    world.run("job.toml", &[]).success().stderr(predicate::str::contains("resumed at 300 people"));
+    assert_eq!(csv_ids(&world.read("output/resumable.csv")), ids_where(&world, nordic));
+    assert_pages_fetched_at_most_once_more_per_stop(&world, 0);
+}
+
+fn stop_with(sig: i32, code: i32) {
+    let world = World::new(3000, |o| o.latency_ms = 20);
+    world.write("job.toml", JOB);
+    let child = world
+        .std_cmd()
+        .args(["run", "job.toml", "--base-url", &world.base_url()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for a few pages, then ask it to stop.
+    let start = Instant::now();
+    while world.pages_served().len() < 5 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(&child, sig);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(code), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("rerunning the same command resumes"));
+    assert!(world.path("output/.state/resumable/checkpoint.json").exists());
+    world.run("job.toml", &[]).success().stderr(predicate::str::contains("resumed at"));
+    assert_eq!(csv_ids(&world.read("output/resumable.csv")), ids_where(&world, nordic));
+    assert_pages_fetched_at_most_once_more_per_stop(&world, 1);
+}
+
+#[test]
+fn sigterm_exits_143_and_resumes() {
+    stop_with(libc::SIGTERM, 143);
+}
+
+#[test]
+fn sigint_exits_130_and_resumes() {
+    stop_with(libc::SIGINT, 130);
+}
+
+#[test]
+fn of_two_concurrent_runs_one_exits_6_and_the_other_completes() {
+    let world = World::new(2000, |o| o.latency_ms = 10);
+    world.write("job.toml", JOB);
+    let first = world
+        .std_cmd()
+        .args(["run", "job.toml", "--quiet", "--base-url", &world.base_url()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while world.pages_served().is_empty() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    world
+        .run("job.toml", &[])
+        .code(6)
+        .stderr(predicate::str::contains(format!("held by pid {}", first.id())));
+    let output = first.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(csv_ids(&world.read("output/resumable.csv")), ids_where(&world, nordic));
+}
+
+#[test]
+fn a_changed_job_is_refused_and_fresh_starts_over() {
+    let world = World::new(3000, |o| o.credits = Some(20.0));
+    world.write("job.toml", JOB);
+    world.run("job.toml", &[]).code(4);
+    world.write("job.toml", &JOB.replace("\"no\"", "\"fi\""));
+    world
+        .run("job.toml", &[])
+        .code(2)
+        .stderr(predicate::str::contains("changed since its checkpoint").and(predicate::str::contains("--fresh")));
+    world.clear_log();
+    world.run("job.toml", &["--fresh"]).code(4);
+    // Started over: the first page again.
+    assert_eq!(world.pages_served()[0]["position"], 0);
+}
+
+#[test]
+fn a_full_disk_stops_cleanly_and_the_rerun_completes_exactly_once() {
+    let expected = reference("csv", 3000);
+    let world = World::new(3000, |_| {});
+    world.write("job.toml", JOB);
+    // RLIMIT_FSIZE of 64 blocks (32 KiB): writes past it fail with EFBIG, as on a full disk.
+    let bin = assert_cmd::cargo::cargo_bin!("ocean-export").display().to_string();
+    let script = format!("trap '' XFSZ; ulimit -f 64; exec {bin} run job.toml --base-url {}", world.base_url());
+    let output = world.std_cmd().args(["--version"]).output().unwrap();
+    assert!(output.status.success());
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(world.dir.path())
+        .env("OCEAN_API_TOKEN", crate::support::TOKEN)
+        .env("XDG_CONFIG_HOME", world.path("xdg"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("output/resumable.csv.partial"), "the error names the file: {stderr}");
+    world.run("job.toml", &[]).success();
+    assert!(world.bytes("output/resumable.csv") == expected);
+    assert_pages_fetched_at_most_once_more_per_stop(&world, 1);
+}
+
+#[test]
+fn a_damaged_checkpoint_is_refused_not_half_trusted() {
+    let world = World::new(3000, |o| o.credits = Some(20.0));
+    world.write("job.toml", JOB);
+    world.run("job.toml", &[]).code(4);
+    let path = "output/.state/resumable/checkpoint.json";
+    let text = world.read(path);
+    world.write(path, &text.replacen("\"pages\": 5", "\"pages\": 6", 1));
+    world
+        .run("job.toml", &[])
+        .code(2)
+        .stderr(predicate::str::contains("checkpoint").and(predicate::str::contains("damaged")));
+    world.write(path, "{ not json");
+    world.run("job.toml", &[]).code(2).stderr(predicate::str::contains("damaged"));
+}
+
+#[test]
+fn state_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let world = World::new(3000, |o| o.credits = Some(20.0));
+    world.write("job.toml", JOB);
+    world.run("job.toml", &[]).code(4);
+    let mode = |p: &str| std::fs::metadata(world.path(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("output/.state/resumable"), 0o700);
+    for file in ["checkpoint.json", "seen.bin", "lock"] {
+        assert_eq!(mode(&format!("output/.state/resumable/{file}")), 0o600, "{file}");
+    }
+    assert_eq!(mode("output/resumable.csv.partial"), 0o600);
+}

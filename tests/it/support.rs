@@ -1,0 +1,198 @@
+//! Test harness: a temp folder as the working directory, an in-process sandbox with a request log, and
+//! the real `ocean-export` binary run against it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use ocean_export::sandbox::{self, Sandbox, SandboxOptions};
+use serde_json::Value;
+
+/// A token the tests use: distinctive, so a leak of it is easy to find.
+pub const TOKEN: &str = "tok-3f9c2a71-SECRET-e84b";
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+    sandbox: Option<Sandbox>,
+    pub options: SandboxOptions,
+}
+
+impl World {
+    /// A world with a sandbox of `people` synthetic people, configured further by `configure`.
+    pub fn new(people: u64, configure: impl FnOnce(&mut SandboxOptions)) -> World {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let mut options = SandboxOptions::default();
+        options.people = people;
+        options.tokens = vec![TOKEN.to_owned()];
+        options.log = Some(dir.path().join("requests.jsonl"));
+        configure(&mut options);
+        let mut world = World { dir, runtime, sandbox: None, options };
+        world.start();
+        world
+    }
+
+    fn start(&mut self) {
+        let options = self.options.clone();
+        self.sandbox = Some(self.runtime.block_on(sandbox::start(options)).expect("sandbox starts"));
+    }
+
+    /// Stops the sandbox and starts it again with changed options (same log, same dataset unless changed).
+    pub fn restart(&mut self, change: impl FnOnce(&mut SandboxOptions)) {
+        if let Some(old) = self.sandbox.take() {
+            self.options.bind = old.addr();
+            drop(old);
+        }
+        change(&mut self.options);
+        // The old listener may take a moment to let go of the port.
+        for _ in 0..50 {
+            if let Ok(sandbox) = self.runtime.block_on(sandbox::start(self.options.clone())) {
+                self.sandbox = Some(sandbox);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("sandbox did not restart");
+    }
+
+    pub fn base_url(&self) -> String {
+        self.sandbox.as_ref().expect("running").base_url().to_owned()
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Writes a file under the world's folder.
+    pub fn write(&self, relative: &str, content: &str) -> PathBuf {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+    }
+
+    pub fn bytes(&self, relative: &str) -> Vec<u8> {
+        std::fs::read(self.path(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+    }
+
+    /// The binary, run in the world's folder with the test token and no user settings or stray
+    /// `OCEAN_EXPORT_*` variables.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("ocean-export"));
+        self.isolate(cmd.current_dir(self.dir.path()));
+        cmd
+    }
+
+    /// The same as a plain std command (for tests that signal or kill it).
+    pub fn std_cmd(&self) -> StdCommand {
+        let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("ocean-export"));
+        cmd.current_dir(self.dir.path());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("OCEAN_") || key == "RUST_LOG" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("OCEAN_API_TOKEN", TOKEN).env("XDG_CONFIG_HOME", self.path("xdg")).env("NO_COLOR", "1");
+        cmd
+    }
+
+    fn isolate<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        for (key, _) in std::env::vars() {
+            if key.starts_with("OCEAN_") || key == "RUST_LOG" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("OCEAN_API_TOKEN", TOKEN).env("XDG_CONFIG_HOME", self.path("xdg")).env("NO_COLOR", "1")
+    }
+
+    /// `ocean-export run JOB --base-url SANDBOX ARGS...`.
+    pub fn run(&self, job: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.cmd().arg("run").arg(job).arg("--base-url").arg(self.base_url()).args(args).assert()
+    }
+
+    /// Every request the sandbox logged, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        let Ok(text) = std::fs::read_to_string(self.path("requests.jsonl")) else { return Vec::new() };
+        text.lines().map(|line| serde_json::from_str(line).expect("a JSON log line")).collect()
+    }
+
+    /// Search requests that returned a page (status 200, no fault).
+    pub fn pages_served(&self) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["path"] == "/v3/search/people" && r["status"] == 200 && r["fault"].is_null())
+            .collect()
+    }
+
+    /// How many times each page (by query and position) was served with status 200.
+    pub fn fetch_counts(&self) -> BTreeMap<(String, u64), u64> {
+        let mut counts = BTreeMap::new();
+        for page in self.pages_served() {
+            let key = (page["query"].as_str().unwrap_or_default().to_owned(), page["position"].as_u64().unwrap_or(0));
+            *counts.entry(key).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Forget the requests so far.
+    pub fn clear_log(&self) {
+        let _ = std::fs::write(self.path("requests.jsonl"), "");
+    }
+
+    /// Every file under the world's folder (excluding the request log), for leak checks.
+    pub fn all_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.dir.path(), &mut out);
+        out
+    }
+}
+
+/// Person `index` of the world's dataset, as the sandbox serves it.
+pub fn person(world: &World, index: u64) -> Value {
+    sandbox::dataset::person(world.options.seed, index, world.options.hostile_share)
+}
+
+/// The ids of the people of the world's dataset for which `keep` holds, in dataset order.
+pub fn ids_where(world: &World, keep: impl Fn(&Value) -> bool) -> Vec<String> {
+    (0..world.options.people)
+        .map(|i| person(world, i))
+        .filter(|p| keep(p))
+        .map(|p| p["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// Ids in a CSV export whose first column is `id`.
+pub fn csv_ids(text: &str) -> Vec<String> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let id = reader.headers().unwrap().iter().position(|h| h == "id").expect("an id column");
+    reader.records().map(|r| r.unwrap()[id].to_owned()).collect()
+}
+
+/// Ids in an NDJSON export.
+pub fn ndjson_ids(text: &str) -> Vec<String> {
+    text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Sends a signal to a child process.
+pub fn signal(child: &std::process::Child, signal: i32) {
+    // SAFETY: kill(2) with a pid we own.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+}
