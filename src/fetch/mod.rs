@@ -278,15 +278,16 @@ impl Walk<'_> {
         if meta.people == 0 || checkpoint.cursor.is_none() {
             checkpoint.walk_done = true;
         }
+        let people = checkpoint.position.people + counts.written;
         tracing::info!(
             page = checkpoint.counters.pages,
-            received = meta.people,
-            written = counts.written,
-            duplicates = counts.duplicates,
-            people = checkpoint.position.people + counts.written,
+            people,
             total = meta.total,
-            credits = credits,
-            "page"
+            credits,
+            "page {}: {} people, {people}{} so far",
+            checkpoint.counters.pages,
+            meta.people,
+            meta.total.map(|t| format!(" of {t}")).unwrap_or_default()
         );
         if counts.duplicates > 0 {
             tracing::warn!(count = counts.duplicates, "the page repeated people already written; each is written once");

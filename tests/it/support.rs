@@ -111,9 +111,15 @@ impl World {
         cmd.env("OCEAN_API_TOKEN", TOKEN).env("XDG_CONFIG_HOME", self.path("xdg")).env("NO_COLOR", "1")
     }
 
-    /// `ocean-export run JOB --base-url SANDBOX ARGS...`.
+    /// `ocean-export run JOB --base-url SANDBOX ARGS...`, unpaced (`--requests-per-minute 60000`) unless
+    /// the arguments set a rate.
     pub fn run(&self, job: &str, args: &[&str]) -> assert_cmd::assert::Assert {
-        self.cmd().arg("run").arg(job).arg("--base-url").arg(self.base_url()).args(args).assert()
+        let mut cmd = self.cmd();
+        cmd.arg("run").arg(job).arg("--base-url").arg(self.base_url());
+        if !args.contains(&"--requests-per-minute") {
+            cmd.args(["--requests-per-minute", "60000"]);
+        }
+        cmd.args(args).assert()
     }
 
     /// Every request the sandbox logged, in order.
