@@ -339,7 +339,7 @@ fn report(error: &Error, log: &LogArgs) {
 
 async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
     match cli.command {
-        Command::Run(args) => run::run(args, cli.log.quiet, mode).await,
+        Command::Run(args) => run::run(args, &cli.log, mode).await,
         Command::Validate(args) => {
             let job = args.load()?;
             let body = serde_json::to_string_pretty(&job.search).expect("serializes");

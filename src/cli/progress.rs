@@ -27,6 +27,7 @@ pub enum Mode {
 #[derive(Clone, Debug)]
 struct Snapshot {
     people: u64,
+    /// What the export is heading for: the API's total, capped by `max_records`.
     total: Option<u64>,
     pages: u64,
     credits: f64,
@@ -70,14 +71,24 @@ pub struct Progress {
     snapshot: Arc<Mutex<Snapshot>>,
     span: Span,
     ticker: Option<tokio::task::JoinHandle<()>>,
+    max_records: Option<u64>,
+}
+
+/// The number of people the export is heading for, as far as is known.
+fn goal(checkpoint: &Checkpoint, max_records: Option<u64>) -> Option<u64> {
+    match (checkpoint.last_total, max_records) {
+        (Some(total), Some(max)) => Some(total.min(max)),
+        (total, None) => total,
+        (None, max) => max,
+    }
 }
 
 impl Progress {
-    /// Starts showing progress from where the checkpoint stands.
-    pub fn start(mode: Mode, checkpoint: &Checkpoint) -> Progress {
+    /// Starts showing progress from where the checkpoint stands; `max_records` caps the goal.
+    pub fn start(mode: Mode, checkpoint: &Checkpoint, max_records: Option<u64>) -> Progress {
         let snapshot = Arc::new(Mutex::new(Snapshot {
             people: checkpoint.position.people,
-            total: checkpoint.last_total,
+            total: goal(checkpoint, max_records),
             pages: checkpoint.counters.pages,
             credits: checkpoint.counters.credits_used,
             start_people: checkpoint.position.people,
@@ -90,12 +101,15 @@ impl Progress {
                 span = tracing::info_span!("export", indicatif.pb_show = tracing::field::Empty);
                 span.pb_set_style(
                     &ProgressStyle::with_template(
-                        "{spinner:.green} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} people · {msg} · {per_sec} · ETA {eta}",
+                        "{spinner:.green} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} people · {msg} · {rate} · ETA {eta}",
                     )
                     .expect("a valid template")
+                    .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} people/s", state.per_sec());
+                    })
                     .progress_chars("=> "),
                 );
-                span.pb_set_length(checkpoint.last_total.unwrap_or(0).max(checkpoint.position.people));
+                span.pb_set_length(goal(checkpoint, max_records).unwrap_or(0).max(checkpoint.position.people));
                 span.pb_set_position(checkpoint.position.people);
                 span.pb_set_message(&message(checkpoint.counters.pages, checkpoint.counters.credits_used));
                 span.pb_start();
@@ -114,7 +128,7 @@ impl Progress {
             }
             Mode::Silent => {}
         }
-        Progress { mode, snapshot, span, ticker }
+        Progress { mode, snapshot, span, ticker, max_records }
     }
 
     /// The span the export runs in (the bar belongs to it).
@@ -136,13 +150,13 @@ impl Observer for Progress {
     fn page(&self, checkpoint: &Checkpoint, _meta: &PageMeta) {
         if let Ok(mut s) = self.snapshot.lock() {
             s.people = checkpoint.position.people;
-            s.total = checkpoint.last_total;
+            s.total = goal(checkpoint, self.max_records);
             s.pages = checkpoint.counters.pages;
             s.credits = checkpoint.counters.credits_used;
         }
         if self.mode == Mode::Bar {
             let people = checkpoint.position.people;
-            self.span.pb_set_length(checkpoint.last_total.unwrap_or(people).max(people));
+            self.span.pb_set_length(goal(checkpoint, self.max_records).unwrap_or(people).max(people));
             self.span.pb_set_position(people);
             self.span.pb_set_message(&message(checkpoint.counters.pages, checkpoint.counters.credits_used));
         }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use super::progress::{Mode, Progress};
-use super::{ApiArgs, Error, EstimateArgs, RunArgs, secs, token, watch_signals};
+use super::{ApiArgs, Error, EstimateArgs, LogArgs, LogFormat, RunArgs, secs, token, watch_signals};
 use crate::api::body::PageSize;
 use crate::api::{Client, Endpoint, PageParser, PersonSink, Token};
 use crate::checkpoint::{Checkpoint, CheckpointError, Report, StateDir, partial_path, round_credits};
@@ -93,7 +93,7 @@ fn already_published(checkpoint: &Checkpoint) -> bool {
 }
 
 /// `ocean-export run`.
-pub async fn run(args: RunArgs, quiet: bool, mode: Mode) -> Result<(), Error> {
+pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> {
     let job = args.job.load()?;
     let (client, _sandbox) = connect(&job, &args.api).await?;
     let stop = Stop::default();
@@ -122,7 +122,7 @@ pub async fn run(args: RunArgs, quiet: bool, mode: Mode) -> Result<(), Error> {
         Some(mut sink) => {
             let settings = &job.settings;
             let pacer = Pacer::new(settings.api.requests_per_minute);
-            let progress = Progress::start(mode, &checkpoint);
+            let progress = Progress::start(mode, &checkpoint, settings.limits.max_records.map(|n| n.get()));
             let walk = Walk {
                 client: &client,
                 pacer: &pacer,
@@ -158,7 +158,19 @@ pub async fn run(args: RunArgs, quiet: bool, mode: Mode) -> Result<(), Error> {
     let report = Report::new(&checkpoint);
     let report_path = report.write().map_err(FetchError::Checkpoint)?;
     state.clear().map_err(FetchError::Checkpoint)?;
-    if !quiet {
+    if log.log_format == LogFormat::Json {
+        tracing::info!(
+            people = report.people,
+            pages = report.pages,
+            requests = report.requests,
+            retries = report.retries,
+            credits_used = report.credits_used,
+            resumed_at,
+            output = %report.output.display(),
+            report = %report_path.display(),
+            "export complete"
+        );
+    } else if !log.quiet {
         eprint!("{}", summary(&report, &report_path, resumed_at, started.elapsed()));
     }
     warn_about_shortfall(&report);

@@ -142,8 +142,19 @@ fn usage_errors_exit_2_and_send_nothing() {
         .code(2)
         .stderr(predicate::str::contains("bad.toml:2:34").and(predicate::str::contains("did you mean `Manager`")));
     world.write("ok.toml", NORDIC);
-    world.cmd().args(["run", "ok.toml", "--base-url", &world.base_url()]).env_remove("OCEAN_API_TOKEN").assert().code(2).stderr(predicate::str::contains("no API token"));
-    world.cmd().args(["run", "ok.toml", "--base-url", "http://api.example.com"]).assert().code(2).stderr(predicate::str::contains("plain http"));
+    world
+        .cmd()
+        .args(["run", "ok.toml", "--base-url", &world.base_url()])
+        .env_remove("OCEAN_API_TOKEN")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no API token"));
+    world
+        .cmd()
+        .args(["run", "ok.toml", "--base-url", "http://api.example.com"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("plain http"));
     assert!(world.requests().is_empty(), "{:?}", world.requests());
 }
 
@@ -196,7 +207,14 @@ fn the_token_never_appears_in_output_logs_or_files() {
         o.fault_seed = 3;
     });
     world.write("nordic.toml", &format!("{NORDIC}[api]\nrequests_per_minute = 60000\nmax_retries = 20\n"));
-    let output = world.cmd().args(["run", "nordic.toml", "--base-url", &world.base_url()]).env("RUST_LOG", "trace").assert().success().get_output().clone();
+    let output = world
+        .cmd()
+        .args(["run", "nordic.toml", "--base-url", &world.base_url()])
+        .env("RUST_LOG", "trace")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     assert!(!output.stderr.is_empty(), "trace logging should say something");
     for stream in [&output.stdout, &output.stderr] {
         assert!(!String::from_utf8_lossy(stream).contains(TOKEN), "the token leaked to a stream");

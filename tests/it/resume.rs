@@ -155,10 +155,7 @@ fn of_two_concurrent_runs_one_exits_6_and_the_other_completes() {
     while world.pages_served().is_empty() && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(5));
     }
-    world
-        .run("job.toml", &[])
-        .code(6)
-        .stderr(predicate::str::contains(format!("held by pid {}", first.id())));
+    world.run("job.toml", &[]).code(6).stderr(predicate::str::contains(format!("held by pid {}", first.id())));
     let output = first.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(csv_ids(&world.read("output/resumable.csv")), ids_where(&world, nordic));

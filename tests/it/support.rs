@@ -24,10 +24,12 @@ impl World {
     pub fn new(people: u64, configure: impl FnOnce(&mut SandboxOptions)) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let mut options = SandboxOptions::default();
-        options.people = people;
-        options.tokens = vec![TOKEN.to_owned()];
-        options.log = Some(dir.path().join("requests.jsonl"));
+        let mut options = SandboxOptions {
+            people,
+            tokens: vec![TOKEN.to_owned()],
+            log: Some(dir.path().join("requests.jsonl")),
+            ..SandboxOptions::default()
+        };
         configure(&mut options);
         let mut world = World { dir, runtime, sandbox: None, options };
         world.start();
