@@ -2,6 +2,7 @@
 //! `ocean-export` binary or the real sandbox over HTTP.
 
 mod export;
+mod hostile;
 mod operator;
 mod resume;
 mod sandbox;

@@ -1,0 +1,229 @@
+//! The Hardening issue, hostile responses: whatever a broken API or a proxy sends, the run ends in a
+//! clear error or a logged warning, never a hang, a panic, or a corrupt or partly duplicated file.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use crate::support::{TOKEN, World};
+
+/// A scripted API: the response to a search depends on the `searchAfter` it carries.
+struct Scripted {
+    runtime: tokio::runtime::Runtime,
+    server: MockServer,
+}
+
+impl Scripted {
+    fn new(respond: impl Fn(Option<&str>, &Value) -> ResponseTemplate + Send + Sync + 'static) -> Scripted {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let server = runtime.block_on(MockServer::start());
+        let mock = Mock::given(method("POST")).and(path("/v3/search/people")).respond_with(move |request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            respond(body["searchAfter"].as_str(), &body)
+        });
+        runtime.block_on(mock.mount(&server));
+        Scripted { runtime, server }
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.runtime.block_on(self.server.received_requests()).unwrap_or_default()
+    }
+}
+
+fn page(people: Value, cursor: Option<&str>, total: u64) -> ResponseTemplate {
+    let count = people.as_array().map_or(0, Vec::len);
+    let mut body = json!({"people": people, "detail": "OK", "total": total, "creditsUsed": count as f64 * 0.2});
+    if let Some(cursor) = cursor {
+        body["searchAfter"] = json!(cursor);
+    }
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn person(id: &str) -> Value {
+    json!({"id": id, "domain": "example.com", "name": format!("Person {id}")})
+}
+
+const JOB: &str =
+    "name = \"hostile\"\n[search]\nsize = 3\n[api]\nrequests_per_minute = 60000\nmax_retries = 2\ntimeout_secs = 1\n";
+
+/// A world with no sandbox use: just a folder and the job.
+fn world() -> World {
+    let world = World::new(1, |_| {});
+    world.write("job.toml", JOB);
+    world
+}
+
+fn run(world: &World, base_url: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+    world.cmd().args(["run", "job.toml", "--base-url", base_url]).args(args).timeout(Duration::from_secs(60)).assert()
+}
+
+#[test]
+fn html_with_status_200_is_retried_then_reported() {
+    let api = Scripted::new(|_, _| {
+        ResponseTemplate::new(200).set_body_raw("<html><body>Please log in to the proxy</body></html>", "text/html")
+    });
+    let world = world();
+    run(&world, &api.server.uri(), &[])
+        .code(5)
+        .stderr(predicate::str::contains("expected a JSON object").and(predicate::str::contains("Please log in")));
+    assert_eq!(api.requests().len(), 3, "one attempt and two retries");
+    assert!(!world.path("output/hostile.csv").exists());
+}
+
+#[test]
+fn json_of_the_wrong_shape_is_reported() {
+    let api =
+        Scripted::new(|_, _| ResponseTemplate::new(200).set_body_json(json!({"people": {"id": "x"}, "detail": "OK"})));
+    let world = world();
+    run(&world, &api.server.uri(), &[]).code(5).stderr(predicate::str::contains("the `people` array"));
+}
+
+#[test]
+fn a_person_without_id_is_skipped_and_counted() {
+    let api = Scripted::new(|_, _| page(json!([person("a"), {"name": "nobody"}, person("b")]), None, 3));
+    let world = world();
+    run(&world, &api.server.uri(), &[])
+        .success()
+        .stderr(predicate::str::contains("without an id").and(predicate::str::contains("1 without an id")));
+    assert_eq!(crate::support::csv_ids(&world.read("output/hostile.csv")), vec!["a", "b"]);
+    let report: Value = serde_json::from_str(&world.read("output/hostile.csv.report.json")).unwrap();
+    assert_eq!(report["without_id"], 1);
+}
+
+#[test]
+fn duplicates_across_pages_are_written_once_and_counted() {
+    let api = Scripted::new(|cursor, _| match cursor {
+        None => page(json!([person("a"), person("b"), person("c")]), Some("p2"), 5),
+        Some("p2") => page(json!([person("c"), person("d"), person("a")]), Some("p3"), 5),
+        _ => page(json!([person("e")]), None, 5),
+    });
+    let world = world();
+    run(&world, &api.server.uri(), &["--format", "ndjson", "--output", "output/h.ndjson"])
+        .success()
+        .stderr(predicate::str::contains("2 duplicate(s)"));
+    assert_eq!(crate::support::ndjson_ids(&world.read("output/h.ndjson")), vec!["a", "b", "c", "d", "e"]);
+    let report: Value = serde_json::from_str(&world.read("output/h.ndjson.report.json")).unwrap();
+    assert_eq!((report["duplicates"].as_u64(), report["people"].as_u64()), (Some(2), Some(5)));
+}
+
+#[test]
+fn a_page_larger_than_asked_warns_and_limits_still_hold() {
+    let api = Scripted::new(|_, _| page(json!([person("a"), person("b"), person("c"), person("d")]), None, 4));
+    let world = world();
+    run(&world, &api.server.uri(), &["--max-records", "2"])
+        .success()
+        .stderr(predicate::str::contains("more people than the page size"));
+    assert_eq!(crate::support::csv_ids(&world.read("output/hostile.csv")), vec!["a", "b"]);
+}
+
+#[test]
+fn a_total_that_changes_between_pages_warns() {
+    let api = Scripted::new(|cursor, _| match cursor {
+        None => page(json!([person("a")]), Some("p2"), 10),
+        _ => page(json!([person("b")]), None, 12),
+    });
+    let world = world();
+    run(&world, &api.server.uri(), &[]).success().stderr(predicate::str::contains("total changed"));
+}
+
+#[test]
+fn a_422_shows_each_location_as_the_job_key() {
+    let api = Scripted::new(|_, _| {
+        ResponseTemplate::new(422).set_body_json(json!({"detail": [{"type": "enum", "loc": ["body", "peopleFilters", "countries", 0], "msg": "Input should be a country code", "input": "xx"}]}))
+    });
+    let world = world();
+    run(&world, &api.server.uri(), &[])
+        .code(3)
+        .stderr(predicate::str::contains("search.peopleFilters.countries[0]: Input should be a country code"));
+    assert_eq!(api.requests().len(), 1);
+}
+
+#[test]
+fn a_redirect_to_another_host_is_not_followed_and_never_carries_the_token() {
+    let elsewhere = Scripted::new(|_, _| page(json!([person("stolen")]), None, 1));
+    let target = format!("{}/v3/search/people", elsewhere.server.uri().replace("127.0.0.1", "localhost"));
+    let api = Scripted::new(move |_, _| ResponseTemplate::new(307).insert_header("location", target.as_str()));
+    let world = world();
+    run(&world, &api.server.uri(), &[]).code(5).stderr(predicate::str::contains("not followed"));
+    assert!(elsewhere.requests().is_empty(), "the other host was contacted");
+}
+
+/// A raw TCP server: `serve` handles each connection; returns the address and a connection counter.
+fn raw_server(serve: impl Fn(std::net::TcpStream) + Send + Sync + 'static) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+    (url, connections)
+}
+
+/// Reads a request's head (enough to let the client finish sending).
+fn read_request(stream: &mut std::net::TcpStream) {
+    let mut buf = [0u8; 65536];
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = stream.read(&mut buf);
+}
+
+#[test]
+fn a_body_that_never_ends_hits_the_size_cap_then_retries() {
+    let (url, connections) = raw_server(|mut stream| {
+        read_request(&mut stream);
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n");
+        let _ = stream.write_all(b"b\r\n{\"people\":[\r\n");
+        let chunk = format!("{{\"id\":\"{}\"}},", "x".repeat(1000));
+        let framed = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+        while stream.write_all(framed.as_bytes()).is_ok() {}
+    });
+    let world = world();
+    world.write("job.toml", &format!("{JOB}max_body_mib = 1\n"));
+    let start = Instant::now();
+    run(&world, &url, &[]).code(5).stderr(predicate::str::contains("larger than the 1 MiB cap"));
+    assert_eq!(connections.load(Ordering::SeqCst), 3, "one attempt and two retries");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert!(!world.path("output/hostile.csv").exists());
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_then_retries() {
+    let (url, connections) = raw_server(|mut stream| {
+        read_request(&mut stream);
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let world = world();
+    run(&world, &url, &[]).code(5).stderr(predicate::str::contains("timed out"));
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_token_file_readable_by_others_warns() {
+    use std::os::unix::fs::PermissionsExt;
+    let api = Scripted::new(|_, _| page(json!([person("a")]), None, 1));
+    let world = world();
+    let token = world.write("token", &format!("{TOKEN}\n"));
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    run(&world, &api.server.uri(), &["--token-file", "token"])
+        .success()
+        .stderr(predicate::str::contains("readable by others"));
+    let sent = &api.requests()[0];
+    assert_eq!(sent.headers.get("x-api-token").unwrap().to_str().unwrap(), TOKEN);
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    run(&world, &api.server.uri(), &["--token-file", "token"])
+        .success()
+        .stderr(predicate::str::contains("readable by others").not());
+}
