@@ -227,3 +227,41 @@ fn a_token_file_readable_by_others_warns() {
         .success()
         .stderr(predicate::str::contains("readable by others").not());
 }
+
+/// Converts a CSV file to xlsx with LibreOffice and returns the first sheet's XML.
+fn spreadsheet_xml(world: &World, csv: &str) -> String {
+    let out = world.path("xlsx");
+    let status = std::process::Command::new("soffice")
+        .args(["--headless", "--convert-to", "xlsx", "--outdir"])
+        .arg(&out)
+        .arg(world.path(csv))
+        .env("HOME", world.path("lo-home"))
+        .output()
+        .expect("LibreOffice (soffice) is installed: apt-get install libreoffice-calc-nogui");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let name = std::path::Path::new(csv).file_stem().unwrap().to_string_lossy().into_owned();
+    let xml = std::process::Command::new("unzip")
+        .arg("-p")
+        .arg(out.join(format!("{name}.xlsx")))
+        .arg("xl/worksheets/sheet1.xml")
+        .output()
+        .unwrap();
+    String::from_utf8(xml.stdout).unwrap()
+}
+
+/// Needs LibreOffice: `apt-get install libreoffice-calc-nogui unzip`, then `cargo test -- --ignored`.
+/// `.ci/run` runs it when `soffice` is on the PATH.
+#[test]
+#[ignore = "needs LibreOffice (soffice); run with --ignored"]
+fn hostile_people_never_become_formulas_in_a_real_spreadsheet() {
+    let world = World::new(400, |o| o.hostile_share = 0.5);
+    world.write("all.toml", "name = \"all\"\n[search]\nsize = 1000\n");
+    world.run("all.toml", &[]).success();
+    let xml = spreadsheet_xml(&world, "output/all.csv");
+    assert!(xml.contains("<row"), "the sheet has rows");
+    assert!(!xml.contains("<f"), "a cell became a formula");
+    // The same people without neutralising do produce formulas: the check above can fail.
+    world.write("raw.toml", "name = \"raw\"\n[search]\nsize = 1000\n[output]\nneutralize_formulas = false\n");
+    world.run("raw.toml", &[]).success();
+    assert!(spreadsheet_xml(&world, "output/raw.csv").contains("<f"), "the hostile people hold formulas");
+}
