@@ -4,9 +4,11 @@ pub mod body;
 pub mod client;
 pub mod error;
 pub mod page;
+pub mod person;
 pub mod token;
 
 pub use client::{Balance, Body, Client, Endpoint, EndpointError};
 pub use error::{ApiError, Detail, ValidationItem};
 pub use page::{PageError, PageMeta, PageParser, PersonSink, SeedStatuses};
+pub use person::Person;
 pub use token::Token;

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::{Deserialize, IgnoredAny};
 use serde::{Deserialize as DeriveDeserialize, Serialize};
-use serde_json::value::RawValue;
+
+use super::person::Person;
 
 /// `LookalikePeopleStatuses`: what the API made of the lookalike seeds.
 #[derive(Clone, Debug, Default, PartialEq, Eq, DeriveDeserialize, Serialize)]
@@ -60,10 +61,10 @@ pub struct PageMeta {
     pub include_domains_statuses: BTreeMap<String, String>,
 }
 
-/// Receives the people of a page, one raw JSON value at a time.
+/// Receives the people of a page, one at a time, as they arrive.
 pub trait PersonSink {
     type Error;
-    fn person(&mut self, raw: &RawValue) -> Result<(), Self::Error>;
+    fn person(&mut self, person: &Person<'_>) -> Result<(), Self::Error>;
 }
 
 /// Why a page could not be read.
@@ -94,7 +95,11 @@ enum State {
 
 /// Incremental parser of one page. Feed it the body's chunks, then call [`PageParser::finish`].
 pub struct PageParser {
-    buf: Vec<u8>,
+    /// Received text not yet consumed (from `pos` on). Kept as `String`, validated once on arrival, so
+    /// parsing borrows from it without checking UTF-8 again.
+    buf: String,
+    /// The start of a character split across chunks.
+    partial_char: Vec<u8>,
     pos: usize,
     state: State,
     meta: PageMeta,
@@ -107,7 +112,8 @@ pub struct PageParser {
 impl Default for PageParser {
     fn default() -> Self {
         PageParser {
-            buf: Vec::with_capacity(256 * 1024),
+            buf: String::with_capacity(256 * 1024),
+            partial_char: Vec::new(),
             pos: 0,
             state: State::Start,
             meta: PageMeta::default(),
@@ -122,10 +128,30 @@ enum Step<T> {
     NeedMore,
 }
 
+/// The length of `bytes` without a multi-byte character cut off at its end (whose lead byte says more
+/// bytes follow than there are).
+fn complete_prefix(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let at = bytes.len() - back;
+        let byte = bytes[at];
+        if byte & 0xC0 == 0x80 {
+            continue; // a continuation byte: the character starts further back
+        }
+        let needs = match byte {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if back < needs { at } else { bytes.len() };
+    }
+    bytes.len()
+}
+
 /// Parses one JSON value at the start of `slice`. A scalar that runs to the end of a buffer that is not
 /// the end of the body may be cut short (`12` of `123`), so it counts as incomplete.
-fn parse_one<'a, T: Deserialize<'a>>(slice: &'a [u8], eof: bool) -> Result<Step<T>, String> {
-    let mut stream = serde_json::Deserializer::from_slice(slice).into_iter::<T>();
+fn parse_one<'a, T: Deserialize<'a>>(slice: &'a str, eof: bool) -> Result<Step<T>, String> {
+    let mut stream = serde_json::Deserializer::from_str(slice).into_iter::<T>();
     match stream.next() {
         None => Ok(Step::NeedMore),
         Some(Ok(value)) => {
@@ -148,15 +174,36 @@ impl PageParser {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        self.buf.extend_from_slice(chunk);
+        self.append(chunk)?;
         if self.buf.len() - self.pos < self.need {
             return Ok(());
         }
         self.run(sink, false)
     }
 
+    /// Appends a chunk's text, validating its UTF-8 once; a character cut at the chunk's end waits for the next.
+    fn append<E>(&mut self, chunk: &[u8]) -> Result<(), PageError<E>> {
+        let joined;
+        let bytes = if self.partial_char.is_empty() {
+            chunk
+        } else {
+            joined = [std::mem::take(&mut self.partial_char).as_slice(), chunk].concat();
+            &joined
+        };
+        let (whole, cut) = bytes.split_at(complete_prefix(bytes));
+        let text = std::str::from_utf8(whole).map_err(|e| {
+            PageError::Malformed(format!("the page is not UTF-8 (near byte {})", self.buf.len() + e.valid_up_to()))
+        })?;
+        self.buf.push_str(text);
+        self.partial_char = cut.to_vec();
+        Ok(())
+    }
+
     /// Ends the body: anything short of a complete page is an error.
     pub fn finish<S: PersonSink>(mut self, sink: &mut S) -> Result<PageMeta, PageError<S::Error>> {
+        if !self.partial_char.is_empty() {
+            return Err(PageError::Malformed("the body ended inside a UTF-8 character".to_owned()));
+        }
         self.run(sink, true)?;
         if !matches!(self.state, State::Done) {
             return Err(PageError::Malformed(format!(
@@ -175,7 +222,7 @@ impl PageParser {
     }
 
     fn skip_ws(&mut self) -> Option<u8> {
-        while let Some(&b) = self.buf.get(self.pos) {
+        while let Some(&b) = self.buf.as_bytes().get(self.pos) {
             if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
                 self.pos += 1;
             } else {
@@ -186,7 +233,7 @@ impl PageParser {
     }
 
     fn unexpected<E>(&self, wanted: &str) -> PageError<E> {
-        let found = super::error::excerpt(&self.buf[self.pos..self.buf.len().min(self.pos + 200)]);
+        let found = super::error::excerpt(&self.buf.as_bytes()[self.pos..self.buf.len().min(self.pos + 200)]);
         PageError::Malformed(format!("expected {wanted} at byte {} of the page, found: {found}", self.pos))
     }
 
@@ -238,14 +285,16 @@ impl PageParser {
                 }
                 State::PeopleFirst | State::Person => {
                     let slice = &self.buf[self.pos..];
-                    match parse_one::<&RawValue>(slice, eof).map_err(PageError::Malformed)? {
-                        Step::Value(raw, end) => {
-                            sink.person(raw).map_err(PageError::Sink)?;
+                    // A person ends with `}`: unlike a scalar, it cannot be cut short and look complete.
+                    match Person::parse_prefix(slice) {
+                        Some(Ok((person, end))) => {
+                            sink.person(&person).map_err(PageError::Sink)?;
                             self.meta.people += 1;
                             self.pos += end;
                             self.state = State::PeopleNext;
                         }
-                        Step::NeedMore => {
+                        Some(Err(e)) if !e.is_eof() || eof => return Err(PageError::Malformed(e.to_string())),
+                        _ => {
                             self.need = 2 * slice.len();
                             self.state = State::Person;
                             return Ok(());
@@ -359,8 +408,8 @@ mod tests {
 
     impl PersonSink for Collect {
         type Error = std::convert::Infallible;
-        fn person(&mut self, raw: &RawValue) -> Result<(), Self::Error> {
-            self.0.push(raw.get().to_owned());
+        fn person(&mut self, person: &Person<'_>) -> Result<(), Self::Error> {
+            self.0.push(String::from_utf8(person.raw().to_vec()).unwrap());
             Ok(())
         }
     }
@@ -375,14 +424,14 @@ mod tests {
         Ok((meta, sink.0))
     }
 
-    const PAGE: &str = r#"{"people":[{"id":"a","summary":"x,\"}]{"},{"id":"b","n":[1,2]} ],"detail":"OK",
+    const PAGE: &str = r#"{"people":[{"id":"a","summary":"x,\"}]{ æøå 漢字 😀"},{"id":"b","n":[1,2]} ],"detail":"OK",
         "lookalikePeopleStatuses":{"successfulPeople":["s"],"notFoundPeople":null},"total":123,
         "searchAfter":"CUR","redirectMap":null,"creditsUsed":0.4,"future":{"x":[1]}}"#;
 
     #[test]
     fn every_chunking_gives_the_same_page() {
         let (meta, people) = parse_in_chunks(PAGE.as_bytes(), PAGE.len()).unwrap();
-        assert_eq!(people, vec![r#"{"id":"a","summary":"x,\"}]{"}"#, r#"{"id":"b","n":[1,2]}"#]);
+        assert_eq!(people, vec![r#"{"id":"a","summary":"x,\"}]{ æøå 漢字 😀"}"#, r#"{"id":"b","n":[1,2]}"#]);
         assert_eq!(meta.people, 2);
         assert_eq!(meta.total, Some(123));
         assert_eq!(meta.search_after.as_deref(), Some("CUR"));
@@ -416,6 +465,9 @@ mod tests {
         assert!(parse_in_chunks(br#"{"people":[],"people":[]}"#, 3).unwrap_err().contains("twice"));
         assert!(parse_in_chunks(br#"{"people":[]} x"#, 3).is_err());
         assert!(parse_in_chunks(br#"[]"#, 3).is_err());
+        let not_utf8 = parse_in_chunks(b"{\"people\":[{\"id\":\"\xff\"}]}", 5).unwrap_err();
+        assert!(not_utf8.contains("not UTF-8"), "{not_utf8}");
+        assert!(parse_in_chunks("{\"people\":[],\"detail\":\"ø".as_bytes(), 4).is_err());
     }
 
     #[test]

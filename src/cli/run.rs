@@ -246,7 +246,7 @@ struct Discard;
 
 impl PersonSink for Discard {
     type Error = std::convert::Infallible;
-    fn person(&mut self, _raw: &serde_json::value::RawValue) -> Result<(), Self::Error> {
+    fn person(&mut self, _person: &crate::api::Person<'_>) -> Result<(), Self::Error> {
         Ok(())
     }
 }

@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::Deserializer;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+
+use crate::api::Person;
+use crate::api::person::Text;
 
 /// The default columns: every field of `LookalikePerson`, in the schema's order, nested objects spelled out.
 pub const DEFAULT_COLUMNS: &[&str] = &[
@@ -194,10 +197,13 @@ impl Layout {
     }
 
     /// Fills `row` from a person; returns its `id` when it has a usable one.
-    pub fn project<'r>(&self, raw: &RawValue, row: &'r mut Row) -> Result<Option<&'r str>, serde_json::Error> {
+    pub fn project<'r>(&self, person: &Person<'_>, row: &'r mut Row) -> Result<Option<&'r str>, serde_json::Error> {
         row.reset(self.columns.len() + 1);
-        let mut de = serde_json::Deserializer::from_str(raw.get());
-        de.deserialize_map(ObjectVisitor { plan: &self.plan, row, append: false })?;
+        for (key, value) in person.fields() {
+            if let Some(node) = self.plan.0.get(key) {
+                apply(node, value, row, false)?;
+            }
+        }
         let id = &row.cells[self.id_cell];
         Ok((!id.is_empty()).then_some(id.as_str()))
     }
@@ -220,28 +226,6 @@ pub fn is_formula_like(text: &str) -> bool {
     matches!(text.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
 }
 
-/// A JSON key, borrowed when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
 struct ObjectVisitor<'p, 'r> {
     plan: &'p Plan,
     row: &'r mut Row,
@@ -257,7 +241,7 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             match self.plan.0.get(key.as_ref()) {
                 Some(node) => {
                     let value: &'de RawValue = map.next_value()?;
@@ -269,13 +253,6 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
             }
         }
         Ok(())
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for ObjectVisitor<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
     }
 }
 
@@ -334,7 +311,7 @@ fn render_value(text: &str, render: Render) -> Result<Option<(Cow<'_, str>, bool
     Ok(match (first, render) {
         (b'n', _) => None,
         (b'[' | b'{', Render::Json) => Some((minified(text), false)),
-        (b'"', _) => Some((serde_json::from_str::<Key>(text)?.0, false)),
+        (b'"', _) => Some((serde_json::from_str::<Text>(text)?.0, false)),
         (b'[', Render::Auto) => Some((join_scalars(text)?.unwrap_or_else(|| minified(text)), false)),
         (b'{', Render::Auto) => Some((minified(text), false)),
         (b't' | b'f', _) => Some((Cow::Borrowed(text), false)),
@@ -374,9 +351,9 @@ mod tests {
     use super::*;
 
     fn row_of(layout: &Layout, json: &str) -> (Vec<String>, Option<String>) {
-        let raw: Box<RawValue> = serde_json::from_str(json).unwrap();
+        let person = Person::from_json(json).unwrap();
         let mut row = Row::default();
-        let id = layout.project(&raw, &mut row).unwrap().map(str::to_owned);
+        let id = layout.project(&person, &mut row).unwrap().map(str::to_owned);
         (layout.cells(&row, true).map(Cow::into_owned).collect(), id)
     }
 

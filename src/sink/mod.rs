@@ -12,10 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::api::PersonSink;
+use crate::api::{Person, PersonSink};
 use crate::durable;
 use seen::Seen;
 
@@ -323,19 +322,19 @@ fn csv_io(err: ::csv::Error) -> io::Error {
 impl PersonSink for Sink {
     type Error = SinkError;
 
-    fn person(&mut self, raw: &RawValue) -> Result<(), SinkError> {
+    fn person(&mut self, person: &Person<'_>) -> Result<(), SinkError> {
         if self.page_limit.is_some_and(|limit| self.page.written >= limit) {
             self.page.over_limit += 1;
             return Ok(());
         }
         let id = match &mut self.encoder {
-            Encoder::Csv(csv) => csv.layout.project(raw, &mut csv.row).ok().flatten().map(str::to_owned),
-            Encoder::Ndjson => ndjson::person_id(raw),
+            Encoder::Csv(csv) => csv.layout.project(person, &mut csv.row).ok().flatten().map(Cow::Borrowed),
+            Encoder::Ndjson => person.id(),
         };
         let Some(id) = id else {
             self.page.without_id += 1;
             if self.committed.without_id + self.page.without_id <= 3 {
-                let start: String = raw.get().chars().take(120).collect();
+                let start: String = String::from_utf8_lossy(person.raw()).chars().take(120).collect();
                 tracing::warn!(person = %start, "skipping a person without an id");
             }
             return Ok(());
@@ -355,7 +354,7 @@ impl PersonSink for Sink {
             }
             Encoder::Ndjson => {
                 let mut spool = self.spool.lock();
-                ndjson::minify_into(raw.get().as_bytes(), &mut spool);
+                ndjson::minify_into(person.raw(), &mut spool);
                 spool.push(b'\n');
             }
         }

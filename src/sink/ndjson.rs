@@ -1,8 +1,5 @@
 //! NDJSON lines from people: each person exactly as the API sent it, minus whitespace between tokens.
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
 /// Copies JSON text without the whitespace between tokens, so a pretty-printed person still fits one line.
 /// Strings, escapes, numbers and key order are kept byte for byte.
 pub fn minify_into(json: &[u8], out: &mut Vec<u8>) {
@@ -36,22 +33,6 @@ pub fn minify_into(json: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// The `id` of a person, if it is a non-empty string (or a number, written as text).
-pub fn person_id(raw: &RawValue) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Id {
-        id: Option<serde_json::Value>,
-    }
-    if !raw.get().starts_with('{') {
-        return None;
-    }
-    match serde_json::from_str::<Id>(raw.get()).ok()?.id? {
-        serde_json::Value::String(s) if !s.is_empty() => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,17 +48,6 @@ mod tests {
     fn keeps_strings_drops_layout() {
         assert_eq!(minify("{ \"a b\" : [1, \"x\\\" y\\n\" ,\n\t{}] }\r\n"), r#"{"a b":[1,"x\" y\n",{}]}"#);
         assert_eq!(minify(r#"{"id":"e9447c74eafa8a19"}"#), r#"{"id":"e9447c74eafa8a19"}"#);
-    }
-
-    #[test]
-    fn ids() {
-        let raw = |s: &str| serde_json::from_str::<Box<RawValue>>(s).unwrap();
-        assert_eq!(person_id(&raw(r#"{"name":"x","id":"ab"}"#)).as_deref(), Some("ab"));
-        assert_eq!(person_id(&raw(r#"{"id":12}"#)).as_deref(), Some("12"));
-        assert_eq!(person_id(&raw(r#"{"id":""}"#)), None);
-        assert_eq!(person_id(&raw(r#"{"id":null}"#)), None);
-        assert_eq!(person_id(&raw(r#"{"name":"x"}"#)), None);
-        assert_eq!(person_id(&raw(r#"[1]"#)), None);
     }
 
     proptest! {
