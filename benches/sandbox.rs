@@ -12,11 +12,7 @@ const PAGE_SIZE: u64 = 1_000;
 const MEASURE_FOR: Duration = Duration::from_secs(10);
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async {
         let sandbox = sandbox::start(SandboxOptions::default()).await.expect("sandbox starts");
         let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
@@ -52,30 +48,18 @@ async fn walk(client: &reqwest::Client, sandbox: &sandbox::Sandbox) -> (u64, u64
             None => serde_json::json!({ "size": PAGE_SIZE }),
             Some(c) => serde_json::json!({ "size": PAGE_SIZE, "searchAfter": c }),
         };
-        let mut response = client
-            .post(&url)
-            .header("x-api-token", sandbox.token())
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        assert!(
-            response.status().is_success(),
-            "status {}",
-            response.status()
-        );
+        let mut response =
+            client.post(&url).header("x-api-token", sandbox.token()).json(&body).send().await.expect("request");
+        assert!(response.status().is_success(), "status {}", response.status());
         // The last bytes seen: the cursor is near the end, and a marker may straddle two chunks.
         let mut tail: Vec<u8> = Vec::new();
         while let Some(chunk) = response.chunk().await.expect("body") {
             bytes += chunk.len() as u64;
             // Escaped text cannot contain the marker, so it only occurs where a person starts.
-            let seam = [
-                &tail[tail.len().saturating_sub(PERSON.len() - 1)..],
-                &chunk[..chunk.len().min(PERSON.len() - 1)],
-            ]
-            .concat();
-            people += (memmem::find_iter(&seam, PERSON).count()
-                + memmem::find_iter(&chunk, PERSON).count()) as u64;
+            let seam =
+                [&tail[tail.len().saturating_sub(PERSON.len() - 1)..], &chunk[..chunk.len().min(PERSON.len() - 1)]]
+                    .concat();
+            people += (memmem::find_iter(&seam, PERSON).count() + memmem::find_iter(&chunk, PERSON).count()) as u64;
             tail.extend_from_slice(&chunk[chunk.len().saturating_sub(1024)..]);
             tail.drain(..tail.len().saturating_sub(1024));
         }

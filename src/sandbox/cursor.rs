@@ -23,9 +23,7 @@ pub(crate) struct Cursor {
 pub(crate) enum CursorError {
     #[error("searchAfter is not a cursor issued by this server")]
     Malformed,
-    #[error(
-        "searchAfter belongs to a different search; send the same filters as the request that returned it"
-    )]
+    #[error("searchAfter belongs to a different search; send the same filters as the request that returned it")]
     OtherQuery,
     #[error("searchAfter points past the end of the results")]
     OutOfRange,
@@ -43,31 +41,16 @@ pub(crate) fn encode(seed: u64, query: &[u8; 16], cursor: Cursor) -> String {
 }
 
 /// Decode a cursor sent with a query whose result list has `total` entries.
-pub(crate) fn decode(
-    seed: u64,
-    query: &[u8; 16],
-    total: u64,
-    text: &str,
-) -> Result<Cursor, CursorError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(text.as_bytes())
-        .map_err(|_| CursorError::Malformed)?;
+pub(crate) fn decode(seed: u64, query: &[u8; 16], total: u64, text: &str) -> Result<Cursor, CursorError> {
+    let bytes = URL_SAFE_NO_PAD.decode(text.as_bytes()).map_err(|_| CursorError::Malformed)?;
     if bytes.len() != LEN || bytes[0] != VERSION || bytes[21..] != mac(seed, &bytes[..21]) {
         return Err(CursorError::Malformed);
     }
     if bytes[1..9] != query[..8] {
         return Err(CursorError::OtherQuery);
     }
-    let position = u64::from_le_bytes(
-        bytes[9..17]
-            .try_into()
-            .map_err(|_| CursorError::Malformed)?,
-    );
-    let page = u32::from_le_bytes(
-        bytes[17..21]
-            .try_into()
-            .map_err(|_| CursorError::Malformed)?,
-    );
+    let position = u64::from_le_bytes(bytes[9..17].try_into().map_err(|_| CursorError::Malformed)?);
+    let page = u32::from_le_bytes(bytes[17..21].try_into().map_err(|_| CursorError::Malformed)?);
     if position > total {
         return Err(CursorError::OutOfRange);
     }
@@ -92,21 +75,12 @@ mod tests {
     #[test]
     fn round_trip_and_rejections() {
         let q = [7u8; 16];
-        let c = Cursor {
-            position: 1234,
-            page: 5,
-        };
+        let c = Cursor { position: 1234, page: 5 };
         let text = encode(42, &q, c);
         assert_eq!(decode(42, &q, 2000, &text), Ok(c));
         assert_eq!(decode(43, &q, 2000, &text), Err(CursorError::Malformed));
-        assert_eq!(
-            decode(42, &[8u8; 16], 2000, &text),
-            Err(CursorError::OtherQuery)
-        );
+        assert_eq!(decode(42, &[8u8; 16], 2000, &text), Err(CursorError::OtherQuery));
         assert_eq!(decode(42, &q, 1000, &text), Err(CursorError::OutOfRange));
-        assert_eq!(
-            decode(42, &q, 2000, "N4IglgdgJgpgHiAXAVgL5A"),
-            Err(CursorError::Malformed)
-        );
+        assert_eq!(decode(42, &q, 2000, "N4IglgdgJgpgHiAXAVgL5A"), Err(CursorError::Malformed));
     }
 }

@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use super::dice::{Dice, Stream, mix};
 use super::render::{self, Projection};
@@ -24,67 +24,39 @@ pub const COMPANIES: u32 = 2048;
 
 /// LinkedIn handles of people 0..4 of every dataset: the handles of Ocean's documentation examples, so
 /// example job files find their seeds.
-pub const FIXED_HANDLES: [&str; 4] = [
-    "michael-scott-13532",
-    "dwight-schrute",
-    "jim-halpert-5343",
-    "toby-67832",
-];
+pub const FIXED_HANDLES: [&str; 4] = ["michael-scott-13532", "dwight-schrute", "jim-halpert-5343", "toby-67832"];
 
 const FIXED_PEOPLE: [(Name, Name, &str); 4] = [
-    (
-        ("Michael", "michael"),
-        ("Scott", "scott"),
-        "Regional Manager",
-    ),
-    (
-        ("Dwight", "dwight"),
-        ("Schrute", "schrute"),
-        "Assistant to the Regional Manager",
-    ),
-    (
-        ("Jim", "jim"),
-        ("Halpert", "halpert"),
-        "Sales Representative",
-    ),
-    (
-        ("Toby", "toby"),
-        ("Flenderson", "flenderson"),
-        "HR Representative",
-    ),
+    (("Michael", "michael"), ("Scott", "scott"), "Regional Manager"),
+    (("Dwight", "dwight"), ("Schrute", "schrute"), "Assistant to the Regional Manager"),
+    (("Jim", "jim"), ("Halpert", "halpert"), "Sales Representative"),
+    (("Toby", "toby"), ("Flenderson", "flenderson"), "HR Representative"),
 ];
 
 const FIXED_TITLES: [Title; 4] = [
-    Title {
-        text: FIXED_PEOPLE[0].2,
-        english: None,
-        seniority: "Manager",
-        department: "Management",
-    },
-    Title {
-        text: FIXED_PEOPLE[1].2,
-        english: None,
-        seniority: "Other",
-        department: "Sales",
-    },
-    Title {
-        text: FIXED_PEOPLE[2].2,
-        english: None,
-        seniority: "Other",
-        department: "Sales",
-    },
-    Title {
-        text: FIXED_PEOPLE[3].2,
-        english: None,
-        seniority: "Other",
-        department: "HR",
-    },
+    Title { text: FIXED_PEOPLE[0].2, english: None, seniority: "Manager", department: "Management" },
+    Title { text: FIXED_PEOPLE[1].2, english: None, seniority: "Other", department: "Sales" },
+    Title { text: FIXED_PEOPLE[2].2, english: None, seniority: "Other", department: "Sales" },
+    Title { text: FIXED_PEOPLE[3].2, english: None, seniority: "Other", department: "HR" },
 ];
 
-/// Person i as JSON, every field included. Builds the company pool on each call: use [`Dataset`] for
-/// more than a few people.
+/// Person i as JSON, every field included. The company pool of the last (seed, hostile share) asked for is
+/// kept, so computing the ground truth of many people this way stays cheap.
 pub fn person(seed: u64, index: u64, hostile_share: f64) -> serde_json::Value {
-    Dataset::new(seed, index + 1, hostile_share).person(index)
+    static LAST: Mutex<Option<Arc<Dataset>>> = Mutex::new(None);
+    let dataset = {
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        match &*last {
+            Some(d) if d.seed == seed && d.hostile_share.to_bits() == hostile_share.to_bits() => d.clone(),
+            _ => {
+                // The size only bounds lookups by id or handle; person i does not depend on it.
+                let d = Arc::new(Dataset::new(seed, u64::from(u32::MAX), hostile_share));
+                *last = Some(d.clone());
+                d
+            }
+        }
+    };
+    dataset.person(index)
 }
 
 /// One dataset: its seed, size, share of hostile people, and the company pool with its domain index.
@@ -106,24 +78,9 @@ impl Dataset {
                 company
             })
             .collect();
-        let by_domain = companies
-            .iter()
-            .enumerate()
-            .map(|(c, co)| (co.domain.clone(), c as u32))
-            .collect();
-        let by_stem = companies
-            .iter()
-            .enumerate()
-            .map(|(c, co)| (co.stem.clone(), c as u32))
-            .collect();
-        Dataset {
-            seed,
-            people,
-            hostile_share,
-            companies,
-            by_domain,
-            by_stem,
-        }
+        let by_domain = companies.iter().enumerate().map(|(c, co)| (co.domain.clone(), c as u32)).collect();
+        let by_stem = companies.iter().enumerate().map(|(c, co)| (co.stem.clone(), c as u32)).collect();
+        Dataset { seed, people, hostile_share, companies, by_domain, by_stem }
     }
 
     pub fn seed(&self) -> u64 {
@@ -182,12 +139,8 @@ impl Dataset {
         if suffix.len() != 8 {
             return None;
         }
-        let index = u64::from(unpermute32(
-            key32(self.seed),
-            u32::from_str_radix(suffix, 16).ok()?,
-        ));
-        (index >= FIXED_HANDLES.len() as u64 && index < self.people && self.handle(index) == handle)
-            .then_some(index)
+        let index = u64::from(unpermute32(key32(self.seed), u32::from_str_radix(suffix, 16).ok()?));
+        (index >= FIXED_HANDLES.len() as u64 && index < self.people && self.handle(index) == handle).then_some(index)
     }
 
     /// The company of the pool whose domain this is, after the aliases Ocean follows: scheme, `www.`, path
@@ -215,8 +168,7 @@ impl Dataset {
         let mut d = Dice::new(self.seed, Stream::Person, index);
         let hostile_roll = d.unit();
         let rank = (f64::from(COMPANIES) * d.unit().powi(3)) as u64;
-        let company = ((rank * 1517 + mix(self.seed ^ 0x5eed) % u64::from(COMPANIES))
-            % u64::from(COMPANIES)) as u32;
+        let company = ((rank * 1517 + mix(self.seed ^ 0x5eed) % u64::from(COMPANIES)) % u64::from(COMPANIES)) as u32;
         let company_visible = !d.chance(0.03);
         let home = self.companies[company as usize].country;
         let country = if d.chance(0.03) {
@@ -226,10 +178,7 @@ impl Dataset {
         } else {
             Some(d.weighted(COUNTRIES.iter().map(|(_, w)| *w)) as u8)
         };
-        let places = COUNTRIES[usize::from(country.unwrap_or(home))]
-            .0
-            .places
-            .len();
+        let places = COUNTRIES[usize::from(country.unwrap_or(home))].0.places.len();
         let place = d.index(places) as u8;
         let mut t = Traits {
             index,
@@ -253,28 +202,13 @@ impl Dataset {
         };
         let (seniority, department) = match t.title {
             Some(r) => (r.info().seniority_bit, r.info().department_bit),
-            None => (
-                1 << d.index(vocab::SENIORITIES.len()),
-                1 << d.index(vocab::DEPARTMENTS.len()),
-            ),
+            None => (1 << d.index(vocab::SENIORITIES.len()), 1 << d.index(vocab::DEPARTMENTS.len())),
         };
         t.seniorities = Tags::draw(&mut d, seniority, vocab::SENIORITIES.len());
         t.departments = Tags::draw(&mut d, department, vocab::DEPARTMENTS.len());
         let pool = t.country.map_or(0, |c| COUNTRIES[usize::from(c)].0.names);
-        t.first = NameRef::draw(
-            &mut d,
-            t.hostile,
-            pool,
-            &vocab::FIRST_NAMES,
-            vocab::HOSTILE_FIRST_NAMES.len(),
-        );
-        t.last = NameRef::draw(
-            &mut d,
-            t.hostile,
-            pool,
-            &vocab::LAST_NAMES,
-            vocab::HOSTILE_LAST_NAMES.len(),
-        );
+        t.first = NameRef::draw(&mut d, t.hostile, pool, &vocab::FIRST_NAMES, vocab::HOSTILE_FIRST_NAMES.len());
+        t.last = NameRef::draw(&mut d, t.hostile, pool, &vocab::LAST_NAMES, vocab::HOSTILE_LAST_NAMES.len());
         if index < FIXED_HANDLES.len() as u64 {
             t.fix_office_person();
         }
@@ -298,11 +232,7 @@ impl Dataset {
         } else {
             Val::Is(Location::Place)
         };
-        let photo = if d.chance(0.25) {
-            Val::Null
-        } else {
-            Val::Is(d.u64())
-        };
+        let photo = if d.chance(0.25) { Val::Null } else { Val::Is(d.u64()) };
         let title_english = Val::draw(&mut d, 0.0, 0.1, ());
         let current_job = if d.chance(0.3) {
             Val::Null
@@ -316,18 +246,12 @@ impl Dataset {
             if d.chance(0.5) {
                 Val::Is(Summary::Long(d.index(LONG_SUMMARY_BLOCKS)))
             } else {
-                Val::Is(Summary::Short(
-                    snippet(&mut d),
-                    d.pick(&vocab::HOSTILE_PARAGRAPHS),
-                ))
+                Val::Is(Summary::Short(snippet(&mut d), d.pick(&vocab::HOSTILE_PARAGRAPHS)))
             }
         } else if d.chance(0.2) {
             Val::Null
         } else {
-            Val::Is(Summary::Short(
-                d.pick(&vocab::DESCRIPTIONS),
-                d.pick(&vocab::DESCRIPTIONS),
-            ))
+            Val::Is(Summary::Short(d.pick(&vocab::DESCRIPTIONS), d.pick(&vocab::DESCRIPTIONS)))
         };
         let skills = match d.below(10) {
             0 => Val::Null,
@@ -342,9 +266,7 @@ impl Dataset {
         } else {
             let status = d.index(vocab::PHONE_STATUSES.len());
             let numbers = match status {
-                0 => {
-                    Val::Is([d.below(100_000_000), d.below(100_000_000)][..1 + d.index(2)].to_vec())
-                }
+                0 => Val::Is([d.below(100_000_000), d.below(100_000_000)][..1 + d.index(2)].to_vec()),
                 1 => Val::Null,
                 _ => Val::Is(Vec::new()),
             };
@@ -361,11 +283,7 @@ impl Dataset {
             _ => Val::Is(1 + d.below(2) as u8),
         };
         let updated = Stamp::draw(&mut d);
-        let connections = if d.chance(0.05) {
-            Val::Null
-        } else {
-            Val::Is(skewed(&mut d, 30_000))
-        };
+        let connections = if d.chance(0.05) { Val::Null } else { Val::Is(skewed(&mut d, 30_000)) };
         let followers = match d.below(50) {
             0 => Val::Absent,
             1..=4 => Val::Null,
@@ -377,11 +295,7 @@ impl Dataset {
             _ if hostile && d.chance(0.4) => Val::Is(Headline::Snippet(snippet(&mut d))),
             _ => Val::Is(Headline::TitleAtCompany),
         };
-        let relevance = if d.chance(0.3) {
-            Val::Null
-        } else {
-            Val::Is(d.pick(&vocab::RELEVANCES))
-        };
+        let relevance = if d.chance(0.3) { Val::Null } else { Val::Is(d.pick(&vocab::RELEVANCES)) };
         Person {
             seed: self.seed,
             id: person_id(self.seed, index),
@@ -420,9 +334,7 @@ impl Dataset {
         let mut month = 1 + d.below(12) as u8;
         let current = Experience {
             company: &self.companies[t.company as usize],
-            title: t
-                .title
-                .map_or(vocab::TITLES[0].text, |r| r.info().title.text),
+            title: t.title.map_or(vocab::TITLES[0].text, |r| r.info().title.text),
             from: (year, month),
             to: None,
             description: {
@@ -443,13 +355,7 @@ impl Dataset {
             };
             let text = d.pick(&vocab::DESCRIPTIONS);
             let description = Val::draw(d, 0.2, 0.3, text);
-            all.push(Experience {
-                company,
-                title,
-                from: (year, month),
-                to: Some(to),
-                description,
-            });
+            all.push(Experience { company, title, from: (year, month), to: Some(to), description });
         }
         Val::Is(all)
     }
@@ -460,21 +366,13 @@ fn normalise_handle(handle: &str) -> String {
     let lower = handle.trim().to_lowercase();
     let path = lower.split(['?', '#']).next().unwrap_or_default();
     let path = path.trim_end_matches('/');
-    path.rsplit_once("/in/")
-        .map_or(path, |(_, h)| h)
-        .to_string()
+    path.rsplit_once("/in/").map_or(path, |(_, h)| h).to_string()
 }
 
 fn normalise_domain(domain: &str) -> String {
     let lower = domain.trim().to_lowercase();
-    let host = lower
-        .split_once("://")
-        .map_or(lower.as_str(), |(_, rest)| rest);
-    let host = host
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('.');
+    let host = lower.split_once("://").map_or(lower.as_str(), |(_, rest)| rest);
+    let host = host.split(['/', '?', '#']).next().unwrap_or_default().trim_end_matches('.');
     host.strip_prefix("www.").unwrap_or(host).to_string()
 }
 
@@ -483,9 +381,7 @@ pub(crate) fn is_plausible_domain(domain: &str) -> bool {
     let d = normalise_domain(domain);
     d.contains('.')
         && d.split('.').all(|label| {
-            !label.is_empty()
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-                && !label.starts_with('-')
+            !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-') && !label.starts_with('-')
         })
 }
 
@@ -619,9 +515,7 @@ impl Traits {
 
     /// (subdivision code, subdivision name, city); people without a country live where their company is.
     pub fn place(&self, company: &Company) -> (&'static str, &'static str, &'static str) {
-        let country = self
-            .country
-            .map_or(usize::from(company.country), usize::from);
+        let country = self.country.map_or(usize::from(company.country), usize::from);
         COUNTRIES[country].0.places[usize::from(self.place)]
     }
 
@@ -630,15 +524,8 @@ impl Traits {
         let i = self.index as usize;
         self.company = 0;
         self.company_visible = true;
-        self.country = COUNTRIES
-            .iter()
-            .position(|(c, _)| c.code == "us")
-            .map(|c| c as u8);
-        self.place = COUNTRIES[usize::from(self.country.unwrap_or(0))]
-            .0
-            .places
-            .len() as u8
-            - 1;
+        self.country = COUNTRIES.iter().position(|(c, _)| c.code == "us").map(|c| c as u8);
+        self.place = COUNTRIES[usize::from(self.country.unwrap_or(0))].0.places.len() as u8 - 1;
         self.title = Some(TitleRef::Office(i as u8));
         let info = TitleRef::Office(i as u8).info();
         self.seniorities = Tags::List(info.seniority_bit);
@@ -691,10 +578,7 @@ pub(crate) struct TitleInfo {
 static TITLE_INFO: LazyLock<[Vec<TitleInfo>; 3]> = LazyLock::new(|| {
     let info = |title: &'static Title| {
         let bit = |list: &[&str], name: &str| {
-            1 << list
-                .iter()
-                .position(|v| *v == name)
-                .expect("title tags are schema enum values")
+            1 << list.iter().position(|v| *v == name).expect("title tags are schema enum values")
         };
         TitleInfo {
             title,
@@ -723,10 +607,7 @@ impl TitleRef {
 
 /// The words of a text for keyword matching: maximal runs of letters and digits, lowercased.
 pub(crate) fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -739,13 +620,7 @@ enum NameRef {
 }
 
 impl NameRef {
-    fn draw(
-        d: &mut Dice,
-        hostile: bool,
-        pool: usize,
-        plain: &[&[Name]; 6],
-        hostile_len: usize,
-    ) -> NameRef {
+    fn draw(d: &mut Dice, hostile: bool, pool: usize, plain: &[&[Name]; 6], hostile_len: usize) -> NameRef {
         if hostile && d.chance(0.5) {
             NameRef::Hostile(d.index(hostile_len) as u8)
         } else {
@@ -753,12 +628,7 @@ impl NameRef {
         }
     }
 
-    fn get(
-        self,
-        plain: &[&[Name]; 6],
-        hostile: &'static [Name],
-        office: fn(usize) -> Name,
-    ) -> Name {
+    fn get(self, plain: &[&[Name]; 6], hostile: &'static [Name], office: fn(usize) -> Name) -> Name {
         match self {
             NameRef::Plain(pool, i) => plain[usize::from(pool)][usize::from(i)],
             NameRef::Hostile(i) => hostile[usize::from(i)],
@@ -770,17 +640,11 @@ impl NameRef {
 
 impl Traits {
     pub fn first_name(&self) -> Name {
-        self.first
-            .get(&vocab::FIRST_NAMES, &vocab::HOSTILE_FIRST_NAMES, |i| {
-                FIXED_PEOPLE[i].0
-            })
+        self.first.get(&vocab::FIRST_NAMES, &vocab::HOSTILE_FIRST_NAMES, |i| FIXED_PEOPLE[i].0)
     }
 
     pub fn last_name(&self) -> Name {
-        self.last
-            .get(&vocab::LAST_NAMES, &vocab::HOSTILE_LAST_NAMES, |i| {
-                FIXED_PEOPLE[i].1
-            })
+        self.last.get(&vocab::LAST_NAMES, &vocab::HOSTILE_LAST_NAMES, |i| FIXED_PEOPLE[i].1)
     }
 }
 
@@ -845,12 +709,7 @@ impl Stamp {
     }
 
     pub fn date(year: u16, month: u8, day: u8) -> Stamp {
-        Stamp {
-            year,
-            month,
-            day,
-            time: None,
-        }
+        Stamp { year, month, day, time: None }
     }
 
     /// `2025-03-01`, or `2025-03-01T08:22:51Z` with a time.
@@ -940,13 +799,8 @@ impl Company {
                 distinct_mask(&mut d, count, vocab::TECHNOLOGIES.len())
             }),
             funding: d.chance(0.5).then(|| Funding {
-                date: (!d.chance(0.1)).then(|| {
-                    (
-                        2015 + d.below(12) as u16,
-                        1 + d.below(12) as u8,
-                        1 + d.below(28) as u8,
-                    )
-                }),
+                date: (!d.chance(0.1))
+                    .then(|| (2015 + d.below(12) as u16, 1 + d.below(12) as u8, 1 + d.below(28) as u8)),
                 kind: d.pick(&vocab::FUNDING_TYPES),
                 raised: (!d.chance(0.1)).then(|| (1e5 * 5000f64.powf(d.unit())) as u64),
                 crunchbase: d.chance(0.7),
@@ -961,10 +815,7 @@ impl Company {
             name: Cow::Borrowed("Dunder Mifflin Paper Company, Inc."),
             domain: "dundermifflin.com".into(),
             stem: "dundermifflin".into(),
-            country: COUNTRIES
-                .iter()
-                .position(|(c, _)| c.code == "us")
-                .unwrap_or(0) as u8,
+            country: COUNTRIES.iter().position(|(c, _)| c.code == "us").unwrap_or(0) as u8,
             size: Some(3),
             employees: Some(180),
             revenue: Some(2),

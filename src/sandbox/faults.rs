@@ -59,9 +59,7 @@ impl Faults {
         } else if hit(self.too_many) {
             Some(Fault::TooMany)
         } else if hit(self.server) {
-            Some(Fault::Server(
-                [500, 502, 503, 504][(detail * 4.0) as usize % 4],
-            ))
+            Some(Fault::Server([500, 502, 503, 504][(detail * 4.0) as usize % 4]))
         } else if hit(self.truncate) {
             Some(Fault::Truncate(detail))
         } else {

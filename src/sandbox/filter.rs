@@ -61,9 +61,7 @@ const CACHE_ENTRIES: usize = 16;
 
 impl Cache {
     pub fn new() -> Self {
-        Cache {
-            entries: Mutex::new(VecDeque::with_capacity(CACHE_ENTRIES)),
-        }
+        Cache { entries: Mutex::new(VecDeque::with_capacity(CACHE_ENTRIES)) }
     }
 
     pub fn get(&self, hash: &[u8; 16]) -> Option<Arc<Matches>> {
@@ -95,12 +93,8 @@ struct Affinity {
 
 impl Affinity {
     fn of(seeds: &[Traits]) -> Affinity {
-        let mut a = Affinity {
-            companies: HashMap::new(),
-            countries: [0; 32],
-            seniorities: [0; 32],
-            departments: [0; 32],
-        };
+        let mut a =
+            Affinity { companies: HashMap::new(), countries: [0; 32], seniorities: [0; 32], departments: [0; 32] };
         for s in seeds {
             *a.companies.entry(s.company).or_default() += 1;
             if let Some(c) = s.country {
@@ -115,12 +109,8 @@ impl Affinity {
     }
 
     fn score(&self, t: &Traits) -> u32 {
-        let shared = |mask: u32, counts: &[u32; 32]| {
-            (0..32)
-                .filter(|b| mask >> b & 1 == 1)
-                .map(|b| counts[b])
-                .sum::<u32>()
-        };
+        let shared =
+            |mask: u32, counts: &[u32; 32]| (0..32).filter(|b| mask >> b & 1 == 1).map(|b| counts[b]).sum::<u32>();
         3 * self.companies.get(&t.company).copied().unwrap_or(0)
             + 2 * t.country.map_or(0, |c| self.countries[usize::from(c)])
             + shared(t.seniorities.mask(), &self.seniorities)
@@ -174,10 +164,7 @@ pub(crate) fn compute(query: &Query, dataset: &Dataset) -> Matches {
     let include_domains = given(companies.and_then(|c| c.include_domains.as_ref()));
     let exclude_domains = given(companies.and_then(|c| c.exclude_domains.as_ref()));
     let include_companies = include_domains.as_ref().map(|d| resolve(d, true));
-    let exclude_companies = exclude_domains
-        .as_ref()
-        .map(|d| resolve(d, false))
-        .unwrap_or_default();
+    let exclude_companies = exclude_domains.as_ref().map(|d| resolve(d, false)).unwrap_or_default();
 
     let handles = given(people.and_then(|p| p.lookalike_linkedin_handles.as_ref()));
     let mut seeds = Vec::new();
@@ -198,25 +185,17 @@ pub(crate) fn compute(query: &Query, dataset: &Dataset) -> Matches {
     });
 
     let ids = |list: Option<&Vec<String>>| -> Option<HashSet<u64>> {
-        given(list).map(|ids| {
-            ids.iter()
-                .filter_map(|id| dataset.index_of_id(id))
-                .collect()
-        })
+        given(list).map(|ids| ids.iter().filter_map(|id| dataset.index_of_id(id)).collect())
     };
     let keywords = people.and_then(|p| p.job_title_keywords.as_ref());
     let phrases = |pick: fn(&Keywords) -> Option<&Vec<String>>| {
-        given(keywords.and_then(pick))
-            .map(|k| k.iter().map(|w| dataset::words(w)).collect::<Vec<_>>())
+        given(keywords.and_then(pick)).map(|k| k.iter().map(|w| dataset::words(w)).collect::<Vec<_>>())
     };
     let predicate = Predicate {
         countries: given(people.and_then(|p| p.countries.as_ref())).map(|c| country_mask(&c)),
-        exclude_countries: given(people.and_then(|p| p.exclude_countries.as_ref()))
-            .map_or(0, |c| country_mask(&c)),
-        seniorities: given(people.and_then(|p| p.seniorities.as_ref()))
-            .map(|s| enum_mask(&s, &vocab::SENIORITIES)),
-        departments: given(people.and_then(|p| p.departments.as_ref()))
-            .map(|d| enum_mask(&d, &vocab::DEPARTMENTS)),
+        exclude_countries: given(people.and_then(|p| p.exclude_countries.as_ref())).map_or(0, |c| country_mask(&c)),
+        seniorities: given(people.and_then(|p| p.seniorities.as_ref())).map(|s| enum_mask(&s, &vocab::SENIORITIES)),
+        departments: given(people.and_then(|p| p.departments.as_ref())).map(|d| enum_mask(&d, &vocab::DEPARTMENTS)),
         exclude_departments: given(people.and_then(|p| p.exclude_departments.as_ref()))
             .map_or(0, |d| enum_mask(&d, &vocab::DEPARTMENTS)),
         all_words: phrases(|k| k.all_of.as_ref()).unwrap_or_default(),
@@ -225,10 +204,7 @@ pub(crate) fn compute(query: &Query, dataset: &Dataset) -> Matches {
         include_people: ids(people.and_then(|p| p.include_people_ids.as_ref())),
         exclude_people: ids(people.and_then(|p| p.exclude_people_ids.as_ref())).unwrap_or_default(),
         company_sizes: given(companies.and_then(|c| c.company_sizes.as_ref())).map(|s| {
-            let sizes: Vec<&str> = vocab::COMPANY_SIZES
-                .iter()
-                .map(|(name, _, _)| *name)
-                .collect();
+            let sizes: Vec<&str> = vocab::COMPANY_SIZES.iter().map(|(name, _, _)| *name).collect();
             enum_mask(&s, &sizes)
         }),
         include_companies,
@@ -236,40 +212,39 @@ pub(crate) fn compute(query: &Query, dataset: &Dataset) -> Matches {
         seeds: seeds.iter().copied().collect(),
     };
 
-    let order =
-        if predicate.is_everyone() && lookalike.is_none() && body.people_per_company.is_none() {
-            Order::All(dataset.len())
-        } else if lookalike.is_some() && seeds.is_empty() {
-            Order::List(Vec::new())
-        } else {
-            let mut hits: Vec<(u32, u64, u32)> = Vec::new();
-            let affinity = (!seeds.is_empty()).then(|| {
-                let seeds: Vec<Traits> = seeds.iter().map(|&i| dataset.traits(i)).collect();
-                Affinity::of(&seeds)
-            });
-            for i in 0..dataset.len() {
-                let t = dataset.traits(i);
-                if predicate.admits(&t, dataset) {
-                    let score = affinity.as_ref().map_or(0, |a| a.score(&t));
-                    hits.push((score, i, t.company));
-                }
+    let order = if predicate.is_everyone() && lookalike.is_none() && body.people_per_company.is_none() {
+        Order::All(dataset.len())
+    } else if lookalike.is_some() && seeds.is_empty() {
+        Order::List(Vec::new())
+    } else {
+        let mut hits: Vec<(u32, u64, u32)> = Vec::new();
+        let affinity = (!seeds.is_empty()).then(|| {
+            let seeds: Vec<Traits> = seeds.iter().map(|&i| dataset.traits(i)).collect();
+            Affinity::of(&seeds)
+        });
+        for i in 0..dataset.len() {
+            let t = dataset.traits(i);
+            if predicate.admits(&t, dataset) {
+                let score = affinity.as_ref().map_or(0, |a| a.score(&t));
+                hits.push((score, i, t.company));
             }
-            if affinity.is_some() {
-                hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            }
-            let mut per_company: HashMap<u32, u64> = HashMap::new();
-            let cap = body.people_per_company.unwrap_or(u64::MAX);
-            let list = hits
-                .into_iter()
-                .filter(|(_, _, company)| {
-                    let seen = per_company.entry(*company).or_default();
-                    *seen += 1;
-                    *seen <= cap
-                })
-                .map(|(_, i, _)| i as u32)
-                .collect();
-            Order::List(list)
-        };
+        }
+        if affinity.is_some() {
+            hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        let mut per_company: HashMap<u32, u64> = HashMap::new();
+        let cap = body.people_per_company.unwrap_or(u64::MAX);
+        let list = hits
+            .into_iter()
+            .filter(|(_, _, company)| {
+                let seen = per_company.entry(*company).or_default();
+                *seen += 1;
+                *seen <= cap
+            })
+            .map(|(_, i, _)| i as u32)
+            .collect();
+        Order::List(list)
+    };
     let any_domains = include_domains.is_some() || exclude_domains.is_some();
     Matches {
         order,
@@ -305,34 +280,22 @@ impl Predicate {
             || !tags(t.seniorities, self.seniorities)
             || !tags(t.departments, self.departments)
             || t.departments.mask() & self.exclude_departments != 0
-            || self
-                .include_people
-                .as_ref()
-                .is_some_and(|ids| !ids.contains(&t.index))
+            || self.include_people.as_ref().is_some_and(|ids| !ids.contains(&t.index))
             || self.exclude_people.contains(&t.index)
-            || self
-                .include_companies
-                .as_ref()
-                .is_some_and(|c| !c.contains(&t.company))
+            || self.include_companies.as_ref().is_some_and(|c| !c.contains(&t.company))
             || self.exclude_companies.contains(&t.company)
         {
             return false;
         }
         if let Some(sizes) = self.company_sizes {
-            let size = t
-                .company_visible
-                .then(|| dataset.company(t.company).size)
-                .flatten();
+            let size = t.company_visible.then(|| dataset.company(t.company).size).flatten();
             if size.is_none_or(|s| sizes & (1 << s) == 0) {
                 return false;
             }
         }
         let words: &[String] = t.title.map_or(&[], |r| &r.info().words);
         self.all_words.iter().all(|k| contains_phrase(words, k))
-            && self
-                .any_words
-                .as_ref()
-                .is_none_or(|any| any.iter().any(|k| contains_phrase(words, k)))
+            && self.any_words.as_ref().is_none_or(|any| any.iter().any(|k| contains_phrase(words, k)))
             && !self.none_words.iter().any(|k| contains_phrase(words, k))
     }
 }
@@ -345,19 +308,12 @@ fn contains_phrase(words: &[String], phrase: &[String]) -> bool {
 fn country_mask(codes: &[String]) -> u32 {
     codes
         .iter()
-        .filter_map(|code| {
-            COUNTRIES
-                .iter()
-                .position(|(c, _)| c.code.eq_ignore_ascii_case(code.trim()))
-        })
+        .filter_map(|code| COUNTRIES.iter().position(|(c, _)| c.code.eq_ignore_ascii_case(code.trim())))
         .fold(0, |m, i| m | 1 << i)
 }
 
 fn enum_mask(values: &[String], list: &[&str]) -> u32 {
-    values
-        .iter()
-        .filter_map(|v| list.iter().position(|x| x == v))
-        .fold(0, |m, i| m | 1 << i)
+    values.iter().filter_map(|v| list.iter().position(|x| x == v)).fold(0, |m, i| m | 1 << i)
 }
 
 /// Why Ocean has no data for a domain: "invalid domain" when it cannot be one, otherwise a stable pick
@@ -366,13 +322,7 @@ fn domain_status(domain: &str) -> &'static str {
     if !dataset::is_plausible_domain(domain) {
         return "invalid domain";
     }
-    let h = domain.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    let reasons: Vec<&str> = DOMAIN_STATUSES
-        .iter()
-        .copied()
-        .filter(|s| *s != "invalid domain")
-        .collect();
+    let h = domain.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let reasons: Vec<&str> = DOMAIN_STATUSES.iter().copied().filter(|s| *s != "invalid domain").collect();
     reasons[(h % reasons.len() as u64) as usize]
 }

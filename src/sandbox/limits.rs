@@ -44,39 +44,23 @@ pub(crate) enum Refusal {
     /// 402.
     Credits,
     /// 429: seconds to wait, the limit broken, and the `detail` text.
-    Limited {
-        retry_after: u64,
-        limit: u32,
-        detail: String,
-    },
+    Limited { retry_after: u64, limit: u32, detail: String },
 }
 
 impl Credits {
     /// The balance of `file` if it exists, else `start` (`None` = unlimited), written to `file` if given.
-    pub fn open(
-        start: Option<f64>,
-        price: f64,
-        file: Option<PathBuf>,
-    ) -> Result<Credits, SandboxError> {
+    pub fn open(start: Option<f64>, price: f64, file: Option<PathBuf>) -> Result<Credits, SandboxError> {
         let balance = match &file {
             Some(path) if path.exists() => {
-                let io = |source| SandboxError::Io {
-                    path: path.clone(),
-                    source,
-                };
+                let io = |source| SandboxError::Io { path: path.clone(), source };
                 let text = std::fs::read_to_string(path).map_err(io)?;
-                let parsed: BalanceFile = serde_json::from_str(&text).map_err(|e| {
-                    SandboxError::Option(format!("{}: not a credits file ({e})", path.display()))
-                })?;
+                let parsed: BalanceFile = serde_json::from_str(&text)
+                    .map_err(|e| SandboxError::Option(format!("{}: not a credits file ({e})", path.display())))?;
                 parsed.balance
             }
             _ => start,
         };
-        let credits = Credits {
-            balance: Mutex::new(balance),
-            price,
-            file,
-        };
+        let credits = Credits { balance: Mutex::new(balance), price, file };
         if let Some(path) = &credits.file {
             persist(path, balance)?;
         }
@@ -96,12 +80,7 @@ impl Credits {
     /// Admit a page costing `cost`: 402 if the balance cannot pay it, then `limits` (the rate limits), then
     /// the charge (`charge == false` for a response that will be cut short: faulted requests are free).
     /// All under one lock, so concurrent pages cannot overdraw the balance.
-    pub fn admit(
-        &self,
-        cost: f64,
-        charge: bool,
-        limits: impl FnOnce() -> Result<(), Refusal>,
-    ) -> Result<(), Refusal> {
+    pub fn admit(&self, cost: f64, charge: bool, limits: impl FnOnce() -> Result<(), Refusal>) -> Result<(), Refusal> {
         let mut balance = self.balance.lock().unwrap_or_else(|e| e.into_inner());
         if balance.is_some_and(|b| b + 1e-9 < cost) {
             return Err(Refusal::Credits);
@@ -123,10 +102,7 @@ impl Credits {
 
 fn persist(path: &Path, balance: Option<f64>) -> Result<(), SandboxError> {
     use std::io::Write;
-    let io = |source| SandboxError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| SandboxError::Io { path: path.to_path_buf(), source };
     let mut file = atomic_write_file::AtomicWriteFile::open(path).map_err(io)?;
     let text = serde_json::to_string(&BalanceFile { balance }).unwrap_or_default();
     file.write_all(text.as_bytes()).map_err(io)?;
@@ -145,12 +121,9 @@ type DayCounts = HashMap<usize, (u64, u32)>;
 impl RateLimits {
     pub fn new(rpm: Option<u32>, daily: Option<u32>) -> RateLimits {
         RateLimits {
-            per_minute: rpm.and_then(NonZeroU32::new).map(|n| {
-                (
-                    n.get(),
-                    DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)),
-                )
-            }),
+            per_minute: rpm
+                .and_then(NonZeroU32::new)
+                .map(|n| (n.get(), DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)))),
             per_day: daily.map(|n| (n, Mutex::new(HashMap::new()))),
         }
     }
@@ -158,10 +131,7 @@ impl RateLimits {
     /// Count one served request of `token`, or refuse it without counting.
     pub fn admit(&self, token: usize) -> Result<(), Refusal> {
         let today = utc_day();
-        let mut days = self
-            .per_day
-            .as_ref()
-            .map(|(limit, m)| (*limit, m.lock().unwrap_or_else(|e| e.into_inner())));
+        let mut days = self.per_day.as_ref().map(|(limit, m)| (*limit, m.lock().unwrap_or_else(|e| e.into_inner())));
         if let Some((limit, days)) = days.as_mut() {
             let (day, used) = days.entry(token).or_insert((today, 0));
             if *day != today {
@@ -171,9 +141,7 @@ impl RateLimits {
                 return Err(Refusal::Limited {
                     retry_after: seconds_to_midnight(),
                     limit: *limit,
-                    detail: format!(
-                        "Daily API limit of {limit} requests exceeded; it resets at midnight UTC"
-                    ),
+                    detail: format!("Daily API limit of {limit} requests exceeded; it resets at midnight UTC"),
                 });
             }
         }
@@ -201,10 +169,7 @@ impl RateLimits {
             return UNLIMITED_DAILY;
         };
         let days = days.lock().unwrap_or_else(|e| e.into_inner());
-        let used = days
-            .get(&token)
-            .filter(|(day, _)| *day == utc_day())
-            .map_or(0, |(_, used)| *used);
+        let used = days.get(&token).filter(|(day, _)| *day == utc_day()).map_or(0, |(_, used)| *used);
         u64::from(limit.saturating_sub(used))
     }
 
@@ -215,10 +180,7 @@ impl RateLimits {
 }
 
 fn unix_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs()
 }
 
 fn utc_day() -> u64 {

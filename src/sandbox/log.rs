@@ -47,9 +47,7 @@ pub(crate) struct Record {
 
 impl Record {
     pub fn new(seq: u64, arrived: SystemTime, method: &str, path: &str) -> Record {
-        let since_epoch = arrived
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO);
+        let since_epoch = arrived.duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO);
         let ts = jiff::Timestamp::try_from(arrived).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         Record {
             seq,
@@ -73,14 +71,8 @@ impl RequestLog {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| SandboxError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(RequestLog {
-            path: path.to_path_buf(),
-            file: Mutex::new(file),
-        })
+            .map_err(|source| SandboxError::Io { path: path.to_path_buf(), source })?;
+        Ok(RequestLog { path: path.to_path_buf(), file: Mutex::new(file) })
     }
 
     /// One `write` per line on an append-mode file, so lines never interleave.
@@ -89,10 +81,7 @@ impl RequestLog {
         line.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = file.write_all(&line).and_then(|()| file.flush()) {
-            tracing::warn!(
-                "sandbox: cannot write the request log {}: {e}",
-                self.path.display()
-            );
+            tracing::warn!("sandbox: cannot write the request log {}: {e}", self.path.display());
         }
     }
 }

@@ -34,17 +34,7 @@ pub use limits::{UNLIMITED_BALANCE, UNLIMITED_DAILY};
 pub use server::{BALANCE_PATH, SEARCH_PATH};
 
 /// How the last page of a walk is signalled.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EndStyle {
     /// `searchAfter` is left out of the last page.
@@ -200,15 +190,9 @@ pub const DEFAULT_TOKEN: &str = "sandbox-token";
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("invalid sandbox option: {0}")]
     Option(String),
 }
@@ -256,23 +240,11 @@ pub async fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
     let token = state.tokens[0].clone();
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
-        .map_err(|source| SandboxError::Bind {
-            addr: options.bind,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
-        addr: options.bind,
-        source,
-    })?;
+        .map_err(|source| SandboxError::Bind { addr: options.bind, source })?;
+    let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: options.bind, source })?;
     let (shutdown, watcher) = watch::channel(false);
     let task = tokio::spawn(server::serve(listener, Arc::new(state), watcher));
-    Ok(Sandbox {
-        addr,
-        base_url: format!("http://{addr}"),
-        token,
-        shutdown,
-        task: Some(task),
-    })
+    Ok(Sandbox { addr, base_url: format!("http://{addr}"), token, shutdown, task: Some(task) })
 }
 
 /// `ocean-export sandbox`: start, print the base URL and the token on stdout, serve until SIGINT or SIGTERM.
@@ -297,10 +269,7 @@ pub async fn serve_until_signal(options: SandboxOptions) -> Result<(), SandboxEr
 #[cfg(unix)]
 async fn wait_for_signal() -> Result<(), SandboxError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let io = |source| SandboxError::Io {
-        path: PathBuf::from("<signal handler>"),
-        source,
-    };
+    let io = |source| SandboxError::Io { path: PathBuf::from("<signal handler>"), source };
     let mut interrupt = signal(SignalKind::interrupt()).map_err(io)?;
     let mut terminate = signal(SignalKind::terminate()).map_err(io)?;
     tokio::select! {
@@ -312,12 +281,7 @@ async fn wait_for_signal() -> Result<(), SandboxError> {
 
 #[cfg(not(unix))]
 async fn wait_for_signal() -> Result<(), SandboxError> {
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|source| SandboxError::Io {
-            path: PathBuf::from("<signal handler>"),
-            source,
-        })
+    tokio::signal::ctrl_c().await.map_err(|source| SandboxError::Io { path: PathBuf::from("<signal handler>"), source })
 }
 
 fn build_state(o: &SandboxOptions) -> Result<server::State, SandboxError> {
@@ -337,10 +301,7 @@ fn build_state(o: &SandboxOptions) -> Result<server::State, SandboxError> {
         return bad(format!("--people must be at most {}", u32::MAX));
     }
     if !o.price.is_finite() || o.price < 0.0 {
-        return bad(format!(
-            "--price must be a non-negative number, not {}",
-            o.price
-        ));
+        return bad(format!("--price must be a non-negative number, not {}", o.price));
     }
     if o.credits.is_some_and(|c| !c.is_finite() || c < 0.0) {
         return bad("--credits must be a non-negative number".into());
@@ -351,11 +312,7 @@ fn build_state(o: &SandboxOptions) -> Result<server::State, SandboxError> {
     if o.tokens.iter().any(String::is_empty) {
         return bad("--token must not be empty".into());
     }
-    let tokens = if o.tokens.is_empty() {
-        vec![DEFAULT_TOKEN.to_string()]
-    } else {
-        o.tokens.clone()
-    };
+    let tokens = if o.tokens.is_empty() { vec![DEFAULT_TOKEN.to_string()] } else { o.tokens.clone() };
     Ok(server::State {
         dataset: Arc::new(dataset::Dataset::new(o.seed, o.people, o.hostile_share)),
         tokens,

@@ -109,15 +109,8 @@ impl Page {
 
     pub fn into_body(self) -> Body {
         let len = self.end - self.start;
-        let cut_at = self
-            .cut
-            .map(|f| self.start + (((len + 1) as f64 * f) as u64).min(len));
-        let stream = Stream {
-            page: self,
-            next: None,
-            cut_at,
-            state: State::Open,
-        };
+        let cut_at = self.cut.map(|f| self.start + (((len + 1) as f64 * f) as u64).min(len));
+        let stream = Stream { page: self, next: None, cut_at, state: State::Open };
         Body::from_stream(futures_util::stream::unfold(stream, |mut s| async move {
             if s.state == State::Broken {
                 // hyper drops the connection, unflushed bytes included, as soon as the body fails:
@@ -152,9 +145,7 @@ impl Stream {
             State::Done => return None,
             State::Broken => {
                 self.state = State::Done;
-                return Some(Err(io::Error::other(
-                    "response cut short by --fault-truncate",
-                )));
+                return Some(Err(io::Error::other("response cut short by --fault-truncate")));
             }
             State::Open => {}
         }

@@ -64,10 +64,7 @@ impl Query {
     /// From a body that passed validation (so the types are right; unknown shapes cannot occur).
     pub fn new(checked: Value, dataset: &Dataset) -> Result<Query, serde_json::Error> {
         let hash = query_hash(&checked, dataset);
-        Ok(Query {
-            body: serde_json::from_value(checked)?,
-            hash,
-        })
+        Ok(Query { body: serde_json::from_value(checked)?, hash })
     }
 
     pub fn size(&self) -> u64 {
@@ -106,11 +103,7 @@ fn query_hash(checked: &Value, dataset: &Dataset) -> [u8; 16] {
 fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, _)| k)
-                .collect();
+            let mut keys: Vec<&String> = map.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect();
             keys.sort();
             out.push('{');
             for (i, key) in keys.into_iter().enumerate() {

@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 use serde::Serialize;
 
 use super::dataset::{
-    Company, Experience, Funding, Headline, LONG_SUMMARY_BLOCKS, Location, Person, Phone, Stamp,
-    Summary, Tags, Val, push_dec, push_handle, push_hex,
+    Company, Experience, Funding, Headline, LONG_SUMMARY_BLOCKS, Location, Person, Phone, Stamp, Summary, Tags, Val,
+    push_dec, push_handle, push_hex,
 };
 use super::vocab;
 
@@ -93,10 +93,7 @@ const EXPERIENCE_KEYS: [(ExperienceKey, &str); 6] = [
     (ExperienceKey::DateFrom, "dateFrom"),
     (ExperienceKey::DateTo, "dateTo"),
     (ExperienceKey::Description, "description"),
-    (
-        ExperienceKey::LinkedinCompanyHandle,
-        "linkedinCompanyHandle",
-    ),
+    (ExperienceKey::LinkedinCompanyHandle, "linkedinCompanyHandle"),
 ];
 
 #[derive(Clone, Copy)]
@@ -118,26 +115,10 @@ const COMPANY_KEYS: [(CompanyKey, &str, Option<&str>); 8] = [
     (CompanyKey::Logo, "logo", None),
     (CompanyKey::Name, "name", None),
     (CompanyKey::Revenue, "revenue", Some("company.revenue")),
-    (
-        CompanyKey::EmployeeCountOcean,
-        "employeeCountOcean",
-        Some("company.peopleCount"),
-    ),
-    (
-        CompanyKey::Industries,
-        "industries",
-        Some("company.industries"),
-    ),
-    (
-        CompanyKey::Technologies,
-        "technologies",
-        Some("company.technologies"),
-    ),
-    (
-        CompanyKey::FundingRound,
-        "fundingRound",
-        Some("company.latestFundingRound"),
-    ),
+    (CompanyKey::EmployeeCountOcean, "employeeCountOcean", Some("company.peopleCount")),
+    (CompanyKey::Industries, "industries", Some("company.industries")),
+    (CompanyKey::Technologies, "technologies", Some("company.technologies")),
+    (CompanyKey::FundingRound, "fundingRound", Some("company.latestFundingRound")),
 ];
 
 /// The `fields` default of Ocean's schema (used with `--fields-default schema`).
@@ -181,11 +162,7 @@ pub(crate) struct Projection {
 }
 
 impl Projection {
-    pub const ALL: Projection = Projection {
-        person: u32::MAX,
-        experience: u8::MAX,
-        company: u8::MAX,
-    };
+    pub const ALL: Projection = Projection { person: u32::MAX, experience: u8::MAX, company: u8::MAX };
 
     pub fn schema_default() -> Projection {
         Projection::from_fields(SCHEMA_DEFAULT_FIELDS.iter().copied())
@@ -194,33 +171,18 @@ impl Projection {
     /// From validated `fields` values (`PersonField` or `PersonCompanyField`): `experiences.X` selects
     /// one key of each experience, `email.address` the whole `email` object (its `status` is required).
     pub fn from_fields<'a>(fields: impl IntoIterator<Item = &'a str>) -> Projection {
-        let bit = |name: &str| {
-            PERSON_KEYS
-                .iter()
-                .position(|(_, k)| *k == name)
-                .map_or(0, |i| 1u32 << i)
-        };
-        let mut p = Projection {
-            person: bit("id") | bit("domain"),
-            experience: 0,
-            company: 0,
-        };
+        let bit = |name: &str| PERSON_KEYS.iter().position(|(_, k)| *k == name).map_or(0, |i| 1u32 << i);
+        let mut p = Projection { person: bit("id") | bit("domain"), experience: 0, company: 0 };
         for field in fields {
             if let Some(sub) = field.strip_prefix("experiences.") {
                 p.person |= bit("experiences");
-                p.experience |= EXPERIENCE_KEYS
-                    .iter()
-                    .position(|(_, k)| *k == sub)
-                    .map_or(0, |i| 1 << i);
+                p.experience |= EXPERIENCE_KEYS.iter().position(|(_, k)| *k == sub).map_or(0, |i| 1 << i);
             } else if field == "experiences" {
                 p.person |= bit("experiences");
                 p.experience = u8::MAX;
             } else if field.starts_with("company.") {
                 p.person |= bit("company");
-                p.company |= COMPANY_KEYS
-                    .iter()
-                    .position(|(_, _, f)| *f == Some(field))
-                    .map_or(0, |i| 1 << i);
+                p.company |= COMPANY_KEYS.iter().position(|(_, _, f)| *f == Some(field)).map_or(0, |i| 1 << i);
             } else {
                 p.person |= bit(field.strip_suffix(".address").unwrap_or(field));
             }
@@ -247,9 +209,7 @@ pub(crate) fn write_person(out: &mut Vec<u8>, p: &Person<'_>, projection: &Proje
                 text(obj.key(name), &id);
             }
             Key::Domain => text(obj.key(name), &co.domain),
-            Key::Name => obj.maybe(name, &p.name, |out, ()| {
-                text(out, &[first.0, " ", last.0].concat())
-            }),
+            Key::Name => obj.maybe(name, &p.name, |out, ()| text(out, &[first.0, " ", last.0].concat())),
             Key::FirstName => obj.maybe(name, &p.first_name, |out, ()| text(out, first.0)),
             Key::LastName => obj.maybe(name, &p.last_name, |out, ()| text(out, last.0)),
             Key::Country => json(obj.key(name), &t.country_code()),
@@ -285,32 +245,26 @@ pub(crate) fn write_person(out: &mut Vec<u8>, p: &Person<'_>, projection: &Proje
                 _ => null(obj.key(name)),
             },
             Key::CurrentJobDescription => obj.maybe(name, &p.current_job, |out, d| text(out, d)),
-            Key::Experiences => obj.maybe(name, &p.experiences, |out, all| {
-                experiences(out, all, projection.experience)
-            }),
+            Key::Experiences => {
+                obj.maybe(name, &p.experiences, |out, all| experiences(out, all, projection.experience))
+            }
             Key::Summary => obj.maybe(name, &p.summary, |out, summary| match summary {
                 Summary::Short(a, b) => text(out, &[a, " ", b].concat()),
                 Summary::Long(block) => out.extend_from_slice(&LONG_SUMMARIES[*block]),
             }),
-            Key::Skills => obj.maybe(name, &p.skills, |out, &mask| {
-                enums(out, mask, &vocab::SKILLS)
-            }),
-            Key::Phone => obj.maybe(name, &p.phone, |out, phone| {
-                write_phone(out, phone, t.country().map_or("+1", |c| c.phone))
-            }),
+            Key::Skills => obj.maybe(name, &p.skills, |out, &mask| enums(out, mask, &vocab::SKILLS)),
+            Key::Phone => {
+                obj.maybe(name, &p.phone, |out, phone| write_phone(out, phone, t.country().map_or("+1", |c| c.phone)))
+            }
             Key::Email => obj.maybe(name, &p.email, |out, &status| {
                 let mut email = Object::open(out);
-                let address = (status != "notFound")
-                    .then(|| [first.1, ".", last.1, "@", &co.domain].concat());
+                let address = (status != "notFound").then(|| [first.1, ".", last.1, "@", &co.domain].concat());
                 json(email.key("address"), &address);
                 text(email.key("status"), status);
                 email.close();
             }),
             Key::InferredEmails => obj.maybe(name, &p.inferred_emails, |out, &n| {
-                let all = [
-                    [first.1, "@", &co.domain].concat(),
-                    [&first.1[..1], last.1, "@", &co.domain].concat(),
-                ];
+                let all = [[first.1, "@", &co.domain].concat(), [&first.1[..1], last.1, "@", &co.domain].concat()];
                 json(out, &all[..usize::from(n)]);
             }),
             Key::UpdatedAt => text(obj.key(name), &p.updated.render()),
@@ -448,9 +402,7 @@ fn experiences(out: &mut Vec<u8>, all: &[Experience<'_>], mask: u8) {
                 ExperienceKey::JobTitle => text(obj.key(name), e.title),
                 ExperienceKey::DateFrom => text(obj.key(name), &month(e.from)),
                 ExperienceKey::DateTo => json(obj.key(name), &e.to.map(month)),
-                ExperienceKey::Description => {
-                    obj.maybe(name, &e.description, |out, d| text(out, d))
-                }
+                ExperienceKey::Description => obj.maybe(name, &e.description, |out, d| text(out, d)),
                 ExperienceKey::LinkedinCompanyHandle => text(obj.key(name), &e.company.stem),
             }
         }
@@ -475,11 +427,9 @@ fn write_company(out: &mut Vec<u8>, co: &Company, mask: u8) {
         let out = obj.key(name);
         match key {
             CompanyKey::CompanySize => json(out, &co.size()),
-            CompanyKey::Logo => json(
-                out,
-                &co.logo
-                    .then(|| ["https://cdn.ocean.io/logos/", &co.domain, ".png"].concat()),
-            ),
+            CompanyKey::Logo => {
+                json(out, &co.logo.then(|| ["https://cdn.ocean.io/logos/", &co.domain, ".png"].concat()))
+            }
             CompanyKey::Name => text(out, &co.name),
             CompanyKey::Revenue => json(out, &co.revenue.map(|r| vocab::REVENUES[r])),
             CompanyKey::EmployeeCountOcean => json(out, &co.employees),
@@ -499,17 +449,10 @@ fn write_company(out: &mut Vec<u8>, co: &Company, mask: u8) {
 
 fn write_funding(out: &mut Vec<u8>, f: &Funding, stem: &str) {
     let mut obj = Object::open(out);
-    json(
-        obj.key("date"),
-        &f.date.map(|(y, m, d)| Stamp::date(y, m, d).render()),
-    );
+    json(obj.key("date"), &f.date.map(|(y, m, d)| Stamp::date(y, m, d).render()));
     text(obj.key("type"), f.kind);
     json(obj.key("moneyRaisedInUsd"), &f.raised);
-    json(
-        obj.key("cbUrl"),
-        &f.crunchbase
-            .then(|| ["https://www.crunchbase.com/organization/", stem].concat()),
-    );
+    json(obj.key("cbUrl"), &f.crunchbase.then(|| ["https://www.crunchbase.com/organization/", stem].concat()));
     obj.close();
 }
 

@@ -62,11 +62,7 @@ pub(crate) struct State {
 }
 
 /// Accept connections until `shutdown` fires, then let responses in flight finish (up to [`DRAIN`]).
-pub(crate) async fn serve(
-    listener: TcpListener,
-    state: Arc<State>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub(crate) async fn serve(listener: TcpListener, state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -85,17 +81,10 @@ pub(crate) async fn serve(
         }
     }
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
+    let _ = tokio::time::timeout(DRAIN, async { while connections.join_next().await.is_some() {} }).await;
 }
 
-async fn connection(
-    stream: tokio::net::TcpStream,
-    state: Arc<State>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn connection(stream: tokio::net::TcpStream, state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |request| handle(state.clone(), request));
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -123,12 +112,7 @@ type Reply = Result<Response<Body>, Dropped>;
 
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Reply {
     let seq = state.seq.fetch_add(1, Ordering::Relaxed);
-    let mut record = Record::new(
-        seq,
-        SystemTime::now(),
-        request.method().as_str(),
-        request.uri().path(),
-    );
+    let mut record = Record::new(seq, SystemTime::now(), request.method().as_str(), request.uri().path());
     let (fault, delay) = state.faults.roll(seq);
     record.delay_ms = delay.as_millis() as u64;
     if !delay.is_zero() {
@@ -140,11 +124,9 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Reply {
             let (parts, _) = request.into_parts();
             Ok(balance(&state, &parts, &mut record).unwrap_or_else(|refused| *refused))
         }
-        (_, SEARCH_PATH | BALANCE_PATH) => Ok(detail(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Method Not Allowed",
-            &mut record,
-        )),
+        (_, SEARCH_PATH | BALANCE_PATH) => {
+            Ok(detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed", &mut record))
+        }
         _ => Ok(detail(StatusCode::NOT_FOUND, "Not Found", &mut record)),
     };
     record.status = reply.as_ref().map_or(0, |r| r.status().as_u16());
@@ -155,12 +137,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Reply {
     reply
 }
 
-async fn search(
-    state: &Arc<State>,
-    request: Request<Incoming>,
-    fault: Option<Fault>,
-    record: &mut Record,
-) -> Reply {
+async fn search(state: &Arc<State>, request: Request<Incoming>, fault: Option<Fault>, record: &mut Record) -> Reply {
     let truncate = match fault {
         Some(Fault::Reset) => {
             record.fault = Some(Fault::Reset.name());
@@ -169,12 +146,7 @@ async fn search(
         Some(Fault::TooMany) => {
             record.fault = Some(Fault::TooMany.name());
             let limit = state.limits.per_minute().unwrap_or(60);
-            return Ok(too_many(
-                state.fault_retry_after,
-                limit,
-                "Too many requests, please slow down",
-                record,
-            ));
+            return Ok(too_many(state.fault_retry_after, limit, "Too many requests, please slow down", record));
         }
         Some(Fault::Server(status)) => {
             record.fault = Some("5xx");
@@ -184,25 +156,14 @@ async fn search(
         None => None,
     };
     let (parts, body) = request.into_parts();
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > state.max_body as u64) {
-        return Ok(detail(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request body too large",
-            record,
-        ));
+        return Ok(detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large", record));
     }
     let bytes = match read_body(body, state.max_body).await {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => {
-            return Ok(detail(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request body too large",
-                record,
-            ));
+            return Ok(detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large", record));
         }
         // The client went away mid-request: there is no one to answer.
         Err(BodyError::Broken) => return Err(Dropped),
@@ -228,45 +189,27 @@ async fn serve_page(
     record: &mut Record,
 ) -> Result<Response<Body>, Refused> {
     let body = parse_json(bytes).map_err(|item| Box::new(unprocessable(vec![*item], record)))?;
-    let early_token = if state.validate_before_auth {
-        None
-    } else {
-        Some(authenticate(state, parts, record)?)
-    };
-    let checked = validate::validate(BODY_SCHEMA, &body)
-        .map_err(|items| Box::new(unprocessable(items, record)))?;
+    let early_token = if state.validate_before_auth { None } else { Some(authenticate(state, parts, record)?) };
+    let checked = validate::validate(BODY_SCHEMA, &body).map_err(|items| Box::new(unprocessable(items, record)))?;
     let token = match early_token {
         Some(token) => token,
         None => authenticate(state, parts, record)?,
     };
-    let query = Query::new(checked, &state.dataset)
-        .map_err(|e| Box::new(internal(&e.to_string(), record)))?;
+    let query = Query::new(checked, &state.dataset).map_err(|e| Box::new(internal(&e.to_string(), record)))?;
     record.query = Some(query.short_hash());
     record.size = Some(query.size());
-    let (query, matches) = matches(state, query)
-        .await
-        .map_err(|e| Box::new(internal(&e, record)))?;
+    let (query, matches) = matches(state, query).await.map_err(|e| Box::new(internal(&e, record)))?;
     let total = matches.total();
     record.total = Some(total);
     let start = match &query.body.search_after {
-        None => Cursor {
-            position: 0,
-            page: 0,
-        },
+        None => Cursor { position: 0, page: 0 },
         Some(text) => match cursor::decode(state.dataset.seed(), &query.hash, total, text) {
             Ok(cursor) => cursor,
             Err(e) if state.bad_cursor == BadCursor::Reject => {
-                let item = ErrorItem::value_error(
-                    "searchAfter",
-                    &Value::String(text.clone()),
-                    &e.to_string(),
-                );
+                let item = ErrorItem::value_error("searchAfter", &Value::String(text.clone()), &e.to_string());
                 return Err(unprocessable(vec![item], record).into());
             }
-            Err(_) => Cursor {
-                position: total,
-                page: 0,
-            },
+            Err(_) => Cursor { position: total, page: 0 },
         },
     };
     let end = total.min(start.position.saturating_add(query.size()));
@@ -302,18 +245,9 @@ async fn serve_page(
         .body
         .fields
         .as_ref()
-        .map_or(state.default_projection, |fields| {
-            Projection::from_fields(fields.iter().map(String::as_str))
-        });
-    let page = Page {
-        dataset: state.dataset.clone(),
-        matches,
-        start: start.position,
-        end,
-        projection,
-        tail,
-        cut: truncate,
-    };
+        .map_or(state.default_projection, |fields| Projection::from_fields(fields.iter().map(String::as_str)));
+    let page =
+        Page { dataset: state.dataset.clone(), matches, start: start.position, end, projection, tail, cut: truncate };
     Ok(json_response(StatusCode::OK, page.into_body()))
 }
 
@@ -337,13 +271,8 @@ async fn matches(state: &Arc<State>, query: Query) -> Result<(Query, Arc<Matches
 /// The `searchAfter` of a page covering `start.position..end` of `total` results.
 fn next_cursor(state: &State, query: &Query, total: u64, start: Cursor, end: u64) -> NextCursor {
     let seed = state.dataset.seed();
-    let at = |position, page| {
-        NextCursor::Cursor(cursor::encode(seed, &query.hash, Cursor { position, page }))
-    };
-    if state
-        .repeat_cursor
-        .is_some_and(|from| u64::from(start.page) >= from)
-    {
+    let at = |position, page| NextCursor::Cursor(cursor::encode(seed, &query.hash, Cursor { position, page }));
+    if state.repeat_cursor.is_some_and(|from| u64::from(start.page) >= from) {
         // The cursor of this very page, which is the one the client sent.
         return at(start.position, start.page);
     }
@@ -377,45 +306,28 @@ struct Amount {
     recurrent: f64,
 }
 
-const NONE: Amount = Amount {
-    one_time: 0.0,
-    recurrent: 0.0,
-};
+const NONE: Amount = Amount { one_time: 0.0, recurrent: 0.0 };
 
 fn balance(state: &State, parts: &Parts, record: &mut Record) -> Result<Response<Body>, Refused> {
     let token = authenticate(state, parts, record)?;
     let body = BalanceBody {
-        credits: Amount {
-            one_time: state.credits.balance().unwrap_or(UNLIMITED_BALANCE),
-            recurrent: 0.0,
-        },
+        credits: Amount { one_time: state.credits.balance().unwrap_or(UNLIMITED_BALANCE), recurrent: 0.0 },
         email_credits: NONE,
         phone_credits: NONE,
         preview_credits: NONE,
         daily_limit_rate_left: state.limits.daily_left(token),
         daily_limit_rate_seconds_to_reset: limits::seconds_to_midnight(),
     };
-    Ok(json_response(
-        StatusCode::OK,
-        Body::from(serde_json::to_vec(&body).unwrap_or_default()),
-    ))
+    Ok(json_response(StatusCode::OK, Body::from(serde_json::to_vec(&body).unwrap_or_default())))
 }
 
 /// The token's index among the accepted ones, from the `x-api-token` header or the `apiToken` query
 /// parameter; the same token in both places is accepted, two different ones are a conflict.
 fn authenticate(state: &State, parts: &Parts, record: &mut Record) -> Result<usize, Refused> {
-    let header = parts
-        .headers
-        .get("x-api-token")
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let header = parts.headers.get("x-api-token").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let query = UrlQuery::<Vec<(String, String)>>::try_from_uri(&parts.uri)
         .ok()
-        .and_then(|UrlQuery(pairs)| {
-            pairs
-                .into_iter()
-                .find(|(k, _)| k == "apiToken")
-                .map(|(_, v)| v)
-        });
+        .and_then(|UrlQuery(pairs)| pairs.into_iter().find(|(k, _)| k == "apiToken").map(|(_, v)| v));
     let token = match (header, query) {
         (None, None) => {
             return Err(detail(
@@ -435,17 +347,9 @@ fn authenticate(state: &State, parts: &Parts, record: &mut Record) -> Result<usi
         }
         (Some(token), _) | (None, Some(token)) => token,
     };
-    let index = state
-        .tokens
-        .iter()
-        .position(|t| *t == token)
-        .ok_or_else(|| {
-            Box::new(detail(
-                StatusCode::FORBIDDEN,
-                "Current API token is not registered in our database",
-                record,
-            ))
-        })?;
+    let index = state.tokens.iter().position(|t| *t == token).ok_or_else(|| {
+        Box::new(detail(StatusCode::FORBIDDEN, "Current API token is not registered in our database", record))
+    })?;
     record.token_index = Some(index);
     Ok(index)
 }
@@ -483,9 +387,7 @@ async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, BodyErro
 fn json_response(status: StatusCode, body: Body) -> Response<Body> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -510,21 +412,13 @@ fn unprocessable(items: Vec<ErrorItem>, record: &mut Record) -> Response<Body> {
 
 fn internal(error: &str, record: &mut Record) -> Response<Body> {
     tracing::error!("sandbox: {error}");
-    detail(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal Server Error",
-        record,
-    )
+    detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", record)
 }
 
 fn refuse(refusal: Refusal, record: &mut Record) -> Response<Body> {
     match refusal {
         Refusal::Credits => detail(StatusCode::PAYMENT_REQUIRED, "Insufficient credits", record),
-        Refusal::Limited {
-            retry_after,
-            limit,
-            detail,
-        } => too_many(retry_after, limit, &detail, record),
+        Refusal::Limited { retry_after, limit, detail } => too_many(retry_after, limit, &detail, record),
     }
 }
 
@@ -538,10 +432,7 @@ fn too_many(retry_after: u64, limit: u32, text: &str, record: &mut Record) -> Re
 
 fn html_error(status: u16) -> Response<Body> {
     let mut response = Response::new(Body::from(faults::html_error(status)));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
     response
 }

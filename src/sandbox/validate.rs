@@ -18,8 +18,7 @@ use serde_json::{Map, Value, json};
 
 /// The schema document, as published (a copy of `tests/fixtures/ocean-openapi.subset.json`).
 static OPENAPI: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("ocean-openapi.subset.json"))
-        .expect("the embedded OpenAPI document is JSON")
+    serde_json::from_str(include_str!("ocean-openapi.subset.json")).expect("the embedded OpenAPI document is JSON")
 });
 
 /// The order of each component's properties as written in the document. serde_json's map sorts keys,
@@ -39,12 +38,7 @@ static PROPERTY_ORDER: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(||
     }
     let document: Document = serde_json::from_str(include_str!("ocean-openapi.subset.json"))
         .expect("the embedded OpenAPI document has components");
-    document
-        .components
-        .schemas
-        .into_iter()
-        .filter_map(|(name, c)| Some((name, c.properties?.0)))
-        .collect()
+    document.components.schemas.into_iter().filter_map(|(name, c)| Some((name, c.properties?.0))).collect()
 });
 
 /// The keys of a JSON object, in document order.
@@ -98,31 +92,15 @@ pub enum Loc {
 }
 
 impl ErrorItem {
-    fn new(
-        kind: &'static str,
-        loc: &[Loc],
-        msg: impl Into<String>,
-        input: &Value,
-        ctx: Option<Value>,
-    ) -> Self {
-        ErrorItem {
-            kind,
-            loc: loc.to_vec(),
-            msg: msg.into(),
-            input: input.clone(),
-            ctx,
-        }
+    fn new(kind: &'static str, loc: &[Loc], msg: impl Into<String>, input: &Value, ctx: Option<Value>) -> Self {
+        ErrorItem { kind, loc: loc.to_vec(), msg: msg.into(), input: input.clone(), ctx }
     }
 
     /// FastAPI's item for a body that is not JSON: the location is the byte offset of the error.
     pub fn json_invalid(body: &[u8], error: &serde_json::Error) -> Self {
         let offset = byte_offset(body, error.line(), error.column());
         let message = error.to_string();
-        let reason = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
+        let reason = message.split(" at line ").next().unwrap_or(&message).to_string();
         ErrorItem {
             kind: "json_invalid",
             loc: vec![Loc::Key("body".into()), Loc::Index(offset)],
@@ -134,13 +112,7 @@ impl ErrorItem {
 
     /// FastAPI's item for a required body that is absent (empty or `null`).
     pub fn body_missing() -> Self {
-        ErrorItem::new(
-            "missing",
-            &[Loc::Key("body".into())],
-            "Field required",
-            &Value::Null,
-            None,
-        )
+        ErrorItem::new("missing", &[Loc::Key("body".into())], "Field required", &Value::Null, None)
     }
 
     /// A Pydantic `value_error` raised by a validator of one top-level field.
@@ -157,20 +129,13 @@ impl ErrorItem {
 
 /// serde_json reports 1-based line and column; FastAPI reports the 0-based byte offset.
 fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
-    let line_start: usize = body
-        .split(|b| *b == b'\n')
-        .take(line.saturating_sub(1))
-        .map(|l| l.len() + 1)
-        .sum();
+    let line_start: usize = body.split(|b| *b == b'\n').take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
     (line_start + column.saturating_sub(1)).min(body.len())
 }
 
 /// Check `body` against the named component schema. On success, the body with lax coercions applied.
 pub fn validate(schema_name: &str, body: &Value) -> Result<Value, Vec<ErrorItem>> {
-    let mut v = Validator {
-        loc: vec![Loc::Key("body".into())],
-        errors: Vec::new(),
-    };
+    let mut v = Validator { loc: vec![Loc::Key("body".into())], errors: Vec::new() };
     let schema = component(schema_name);
     // FastAPI reports a non-object body at the top differently from a nested model.
     let out = if body.is_object() {
@@ -204,16 +169,9 @@ struct Validator {
 }
 
 impl Validator {
-    fn push(
-        &mut self,
-        kind: &'static str,
-        msg: impl Into<String>,
-        input: &Value,
-        ctx: Option<Value>,
-    ) {
+    fn push(&mut self, kind: &'static str, msg: impl Into<String>, input: &Value, ctx: Option<Value>) {
         if self.errors.len() < MAX_ERRORS {
-            self.errors
-                .push(ErrorItem::new(kind, &self.loc, msg, input, ctx));
+            self.errors.push(ErrorItem::new(kind, &self.loc, msg, input, ctx));
         }
     }
 
@@ -240,15 +198,8 @@ impl Validator {
             if value.is_null() && branch["type"] == "null" {
                 return Some(Value::Null);
             }
-            let mut trial = Validator {
-                loc: self.loc.clone(),
-                errors: Vec::new(),
-            };
-            let tag = branch["$ref"]
-                .as_str()
-                .map(ref_name)
-                .or(branch["type"].as_str())
-                .unwrap_or("union");
+            let mut trial = Validator { loc: self.loc.clone(), errors: Vec::new() };
+            let tag = branch["$ref"].as_str().map(ref_name).or(branch["type"].as_str()).unwrap_or("union");
             trial.loc.push(Loc::Key(tag.to_string()));
             match trial.check(branch, value) {
                 Some(out) if trial.errors.is_empty() => return Some(out),
@@ -264,12 +215,7 @@ impl Validator {
     }
 
     /// A schema with a `type` (or an enum); `name` is set when it is a named component.
-    fn typed(
-        &mut self,
-        schema: &'static Value,
-        value: &Value,
-        name: Option<&str>,
-    ) -> Option<Value> {
+    fn typed(&mut self, schema: &'static Value, value: &Value, name: Option<&str>) -> Option<Value> {
         if value.is_null() && schema["nullable"] == true {
             return Some(Value::Null);
         }
@@ -293,21 +239,11 @@ impl Validator {
         }
         let expected = expected_list(options);
         let kind = if named { "enum" } else { "literal_error" };
-        self.push(
-            kind,
-            format!("Input should be {expected}"),
-            value,
-            Some(json!({ "expected": expected })),
-        );
+        self.push(kind, format!("Input should be {expected}"), value, Some(json!({ "expected": expected })));
         None
     }
 
-    fn object(
-        &mut self,
-        schema: &'static Value,
-        value: &Value,
-        name: Option<&str>,
-    ) -> Option<Value> {
+    fn object(&mut self, schema: &'static Value, value: &Value, name: Option<&str>) -> Option<Value> {
         let Some(object) = value.as_object() else {
             match name {
                 Some(class) => self.push(
@@ -316,20 +252,13 @@ impl Validator {
                     value,
                     Some(json!({ "class_name": class })),
                 ),
-                None => self.push(
-                    "dict_type",
-                    "Input should be a valid dictionary",
-                    value,
-                    None,
-                ),
+                None => self.push("dict_type", "Input should be a valid dictionary", value, None),
             }
             return None;
         };
         let properties = schema["properties"].as_object();
-        let required: Vec<&str> = schema["required"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let required: Vec<&str> =
+            schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         let order: Vec<&String> = match name.and_then(|n| PROPERTY_ORDER.get(n)) {
             Some(order) => order.iter().collect(),
             None => properties.into_iter().flat_map(|p| p.keys()).collect(),
@@ -355,17 +284,9 @@ impl Validator {
             self.loc.pop();
         }
         if schema["additionalProperties"] == false {
-            for (key, item) in object
-                .iter()
-                .filter(|(key, _)| !properties.is_some_and(|p| p.contains_key(*key)))
-            {
+            for (key, item) in object.iter().filter(|(key, _)| !properties.is_some_and(|p| p.contains_key(*key))) {
                 self.loc.push(Loc::Key(key.clone()));
-                self.push(
-                    "extra_forbidden",
-                    "Extra inputs are not permitted",
-                    item,
-                    None,
-                );
+                self.push("extra_forbidden", "Extra inputs are not permitted", item, None);
                 self.loc.pop();
                 ok = false;
             }
@@ -463,8 +384,7 @@ impl Validator {
                 return None;
             }
         };
-        self.range(schema, value, number.as_f64().unwrap_or(f64::MAX))
-            .then_some(number)
+        self.range(schema, value, number.as_f64().unwrap_or(f64::MAX)).then_some(number)
     }
 
     fn number(&mut self, schema: &'static Value, value: &Value) -> Option<Value> {
@@ -489,30 +409,17 @@ impl Validator {
             }
         };
         // A non-finite number becomes `null` in JSON, so it is accepted only where no bound applies.
-        self.range(schema, value, number)
-            .then(|| Value::from(number))
+        self.range(schema, value, number).then(|| Value::from(number))
     }
 
     /// Bounds of a number; written `!(x >= min)` so that NaN fails them, as in Pydantic.
     fn range(&mut self, schema: &'static Value, input: &Value, x: f64) -> bool {
-        for Bound {
-            keyword,
-            kind,
-            words,
-            ctx_key,
-            holds,
-        } in BOUNDS
-        {
+        for Bound { keyword, kind, words, ctx_key, holds } in BOUNDS {
             if let Some(bound) = schema[keyword].as_f64()
                 && !holds(x, bound)
             {
                 let shown = whole_or_float(bound);
-                self.push(
-                    kind,
-                    format!("Input should be {words} {shown}"),
-                    input,
-                    Some(json!({ ctx_key: shown })),
-                );
+                self.push(kind, format!("Input should be {words} {shown}"), input, Some(json!({ ctx_key: shown })));
                 return false;
             }
         }
@@ -538,12 +445,7 @@ impl Validator {
             }
         };
         if parsed.is_none() {
-            self.push(
-                "bool_parsing",
-                "Input should be a valid boolean, unable to interpret input",
-                value,
-                None,
-            );
+            self.push("bool_parsing", "Input should be a valid boolean, unable to interpret input", value, None);
         }
         parsed.map(Value::Bool)
     }
@@ -584,20 +486,12 @@ const BOUNDS: [Bound; 3] = [
 
 /// A whole number as JSON: an integer when it fits, else a float.
 fn whole(f: f64) -> Value {
-    if f.abs() < 9.0e15 {
-        Value::from(f as i64)
-    } else {
-        Value::from(f)
-    }
+    if f.abs() < 9.0e15 { Value::from(f as i64) } else { Value::from(f) }
 }
 
 /// Schema bounds are written as floats (`10000.0`); Pydantic shows the bound as declared (`10000`).
 fn whole_or_float(bound: f64) -> Value {
-    if bound.fract() == 0.0 {
-        whole(bound)
-    } else {
-        Value::from(bound)
-    }
+    if bound.fract() == 0.0 { whole(bound) } else { Value::from(bound) }
 }
 
 /// Pydantic's rendering of allowed values: `'A', 'B' or 'C'`.

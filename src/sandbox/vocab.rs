@@ -4,18 +4,8 @@
 //! Everything here is `&'static` so a person can be generated and filtered without allocating.
 
 /// `Seniority` of the schema, in schema order (a person's bit mask indexes this list).
-pub const SENIORITIES: [&str; 10] = [
-    "Owner",
-    "Founder",
-    "Board Member",
-    "C-Level",
-    "Partner",
-    "VP",
-    "Head",
-    "Director",
-    "Manager",
-    "Other",
-];
+pub const SENIORITIES: [&str; 10] =
+    ["Owner", "Founder", "Board Member", "C-Level", "Partner", "VP", "Head", "Director", "Manager", "Other"];
 
 /// `Department` of the schema, in schema order.
 pub const DEPARTMENTS: [&str; 24] = [
@@ -65,15 +55,7 @@ pub const COMPANY_SIZES: [(&str, u64, u64); 12] = [
 pub const COMPANY_SIZE_WEIGHTS: [u32; 12] = [2, 14, 24, 22, 12, 8, 8, 4, 3, 1, 1, 1];
 
 /// `Revenue` of the schema.
-pub const REVENUES: [&str; 7] = [
-    "0-1M",
-    "1-10M",
-    "10-50M",
-    "50-100M",
-    "100-500M",
-    "500-1000M",
-    ">1000M",
-];
+pub const REVENUES: [&str; 7] = ["0-1M", "1-10M", "10-50M", "50-100M", "100-500M", "500-1000M", ">1000M"];
 
 /// The subset of `FundingRoundType` that realistic companies show.
 pub const FUNDING_TYPES: [&str; 12] = [
@@ -171,11 +153,7 @@ pub const COUNTRIES: [(Country, u32); 14] = [
             tld: "no",
             phone: "+47",
             names: NORDIC,
-            places: &[
-                ("03", "Oslo", "Oslo"),
-                ("46", "Vestland", "Bergen"),
-                ("50", "Trøndelag", "Trondheim"),
-            ],
+            places: &[("03", "Oslo", "Oslo"), ("46", "Vestland", "Bergen"), ("50", "Trøndelag", "Trondheim")],
         },
         9,
     ),
@@ -186,11 +164,7 @@ pub const COUNTRIES: [(Country, u32); 14] = [
             tld: "fi",
             phone: "+358",
             names: NORDIC,
-            places: &[
-                ("18", "Uusimaa", "Helsinki"),
-                ("18", "Uusimaa", "Espoo"),
-                ("11", "Pirkanmaa", "Tampere"),
-            ],
+            places: &[("18", "Uusimaa", "Helsinki"), ("18", "Uusimaa", "Espoo"), ("11", "Pirkanmaa", "Tampere")],
         },
         7,
     ),
@@ -243,11 +217,7 @@ pub const COUNTRIES: [(Country, u32); 14] = [
             tld: "co.uk",
             phone: "+44",
             names: ENGLISH,
-            places: &[
-                ("ENG", "England", "London"),
-                ("ENG", "England", "Manchester"),
-                ("SCT", "Scotland", "Edinburgh"),
-            ],
+            places: &[("ENG", "England", "London"), ("ENG", "England", "Manchester"), ("SCT", "Scotland", "Edinburgh")],
         },
         9,
     ),
@@ -258,10 +228,7 @@ pub const COUNTRIES: [(Country, u32); 14] = [
             tld: "fr",
             phone: "+33",
             names: ROMANCE,
-            places: &[
-                ("IDF", "Île-de-France", "Paris"),
-                ("ARA", "Auvergne-Rhône-Alpes", "Lyon"),
-            ],
+            places: &[("IDF", "Île-de-France", "Paris"), ("ARA", "Auvergne-Rhône-Alpes", "Lyon")],
         },
         5,
     ),
@@ -272,10 +239,7 @@ pub const COUNTRIES: [(Country, u32); 14] = [
             tld: "es",
             phone: "+34",
             names: ROMANCE,
-            places: &[
-                ("MD", "Community of Madrid", "Madrid"),
-                ("CT", "Catalonia", "Barcelona"),
-            ],
+            places: &[("MD", "Community of Madrid", "Madrid"), ("CT", "Catalonia", "Barcelona")],
         },
         4,
     ),
@@ -286,10 +250,7 @@ pub const COUNTRIES: [(Country, u32); 14] = [
             tld: "pl",
             phone: "+48",
             names: POLISH,
-            places: &[
-                ("14", "Masovian Voivodeship", "Warszawa"),
-                ("12", "Lesser Poland Voivodeship", "Kraków"),
-            ],
+            places: &[("14", "Masovian Voivodeship", "Warszawa"), ("12", "Lesser Poland Voivodeship", "Kraków")],
         },
         4,
     ),
@@ -458,20 +419,12 @@ pub const LAST_NAMES: [&[Name]; 6] = [
         ("Moreau", "moreau"),
         ("Fernández", "fernandez"),
     ],
-    &[
-        ("Kowalski", "kowalski"),
-        ("Nowak", "nowak"),
-        ("Wiśniewski", "wisniewski"),
-        ("Wójcik", "wojcik"),
-    ],
+    &[("Kowalski", "kowalski"), ("Nowak", "nowak"), ("Wiśniewski", "wisniewski"), ("Wójcik", "wojcik")],
 ];
 
 /// First names that break naive CSV writers, spreadsheets and terminals.
 pub const HOSTILE_FIRST_NAMES: [Name; 12] = [
-    (
-        "=HYPERLINK(\"https://evil.example/x?a=1\",\"Søren\")",
-        "soren",
-    ),
+    ("=HYPERLINK(\"https://evil.example/x?a=1\",\"Søren\")", "soren"),
     ("=1+1", "eq"),
     ("+45 Mette", "mette"),
     ("-Åse", "ase"),
@@ -510,26 +463,11 @@ pub struct Title {
 }
 
 const fn t(text: &'static str, seniority: &'static str, department: &'static str) -> Title {
-    Title {
-        text,
-        english: None,
-        seniority,
-        department,
-    }
+    Title { text, english: None, seniority, department }
 }
 
-const fn tr(
-    text: &'static str,
-    english: &'static str,
-    seniority: &'static str,
-    department: &'static str,
-) -> Title {
-    Title {
-        text,
-        english: Some(english),
-        seniority,
-        department,
-    }
+const fn tr(text: &'static str, english: &'static str, seniority: &'static str, department: &'static str) -> Title {
+    Title { text, english: Some(english), seniority, department }
 }
 
 pub const TITLES: [Title; 64] = [
@@ -537,16 +475,8 @@ pub const TITLES: [Title; 64] = [
     t("CEO", "C-Level", "Management"),
     t("Chief Technology Officer", "C-Level", "Engineering"),
     t("CTO", "C-Level", "Engineering"),
-    t(
-        "Chief Financial Officer",
-        "C-Level",
-        "Accounting and Finance",
-    ),
-    t(
-        "Chief Marketing Officer",
-        "C-Level",
-        "Marketing and Advertising",
-    ),
+    t("Chief Financial Officer", "C-Level", "Accounting and Finance"),
+    t("Chief Marketing Officer", "C-Level", "Marketing and Advertising"),
     t("Chief Operating Officer", "C-Level", "Operations"),
     t("Founder", "Founder", "Founder/Owner"),
     t("Co-Founder & CEO", "Founder", "Founder/Owner"),
@@ -557,11 +487,7 @@ pub const TITLES: [Title; 64] = [
     t("Managing Partner", "Partner", "Management"),
     t("VP of Sales", "VP", "Sales"),
     t("VP Engineering", "VP", "Engineering"),
-    t(
-        "Vice President Marketing",
-        "VP",
-        "Marketing and Advertising",
-    ),
+    t("Vice President Marketing", "VP", "Marketing and Advertising"),
     t("VP Product", "VP", "Product"),
     t("Head of Sales", "Head", "Sales"),
     t("Head of Marketing", "Head", "Marketing and Advertising"),
@@ -571,21 +497,13 @@ pub const TITLES: [Title; 64] = [
     t("Head of Customer Success", "Head", "Customer Relations"),
     t("Director of Operations", "Director", "Operations"),
     t("Sales Director", "Director", "Sales"),
-    t(
-        "Marketing Director",
-        "Director",
-        "Marketing and Advertising",
-    ),
+    t("Marketing Director", "Director", "Marketing and Advertising"),
     t("Design Director", "Director", "Design"),
     t("Managing Director", "Director", "Management"),
     t("Finance Director", "Director", "Accounting and Finance"),
     t("Sales Manager", "Manager", "Sales"),
     t("Marketing Manager", "Manager", "Marketing and Advertising"),
-    t(
-        "Content Marketing Manager",
-        "Manager",
-        "Marketing and Advertising",
-    ),
+    t("Content Marketing Manager", "Manager", "Marketing and Advertising"),
     t("Product Manager", "Manager", "Product"),
     t("Engineering Manager", "Manager", "Engineering"),
     t("HR Manager", "Manager", "HR"),
@@ -607,80 +525,34 @@ pub const TITLES: [Title; 64] = [
     t("Legal Counsel", "Other", "Legal"),
     t("Financial Controller", "Other", "Accounting and Finance"),
     t("Accountant", "Other", "Accounting and Finance"),
-    t(
-        "Communications Specialist",
-        "Other",
-        "PR and Communications",
-    ),
+    t("Communications Specialist", "Other", "PR and Communications"),
     t("Editor", "Other", "Editorial Personnel"),
     t("Office Manager", "Manager", "Business Support"),
     t("Nurse", "Other", "Healthcare"),
     t("Production Planner", "Other", "Manufacturing"),
     tr("Salgschef", "Head of Sales", "Head", "Sales"),
-    tr(
-        "Marknadschef",
-        "Head of Marketing",
-        "Head",
-        "Marketing and Advertising",
-    ),
+    tr("Marknadschef", "Head of Marketing", "Head", "Marketing and Advertising"),
     tr("Verkaufsleiter", "Sales Manager", "Manager", "Sales"),
-    tr(
-        "Directeur Commercial",
-        "Sales Director",
-        "Director",
-        "Sales",
-    ),
+    tr("Directeur Commercial", "Sales Director", "Director", "Sales"),
     tr("Projektleder", "Project Manager", "Manager", "Operations"),
 ];
 
 /// Titles of hostile people: formulas, quotes, commas, line breaks, scripts other than Latin.
 pub const HOSTILE_TITLES: [Title; 14] = [
-    t(
-        "=HYPERLINK(\"https://evil.example\",\"Head of Sales\")",
-        "Head",
-        "Sales",
-    ),
+    t("=HYPERLINK(\"https://evil.example\",\"Head of Sales\")", "Head", "Sales"),
     t("Sales Manager, \"EMEA\"", "Manager", "Sales"),
     t("Chief Executive Officer\nCEO", "C-Level", "Management"),
-    t(
-        "+Marketing Director",
-        "Director",
-        "Marketing and Advertising",
-    ),
+    t("+Marketing Director", "Director", "Marketing and Advertising"),
     t("-Product Manager", "Manager", "Product"),
     t("@Engineering Manager", "Manager", "Engineering"),
     t("Head of R&D\r\nNordics", "Head", "R&D"),
     t("=1+1 Software Engineer", "Other", "Engineering"),
-    tr(
-        "Директор по продажам",
-        "Sales Director",
-        "Director",
-        "Sales",
-    ),
+    tr("Директор по продажам", "Sales Director", "Director", "Sales"),
     tr("销售经理", "Sales Manager", "Manager", "Sales"),
-    tr(
-        "مدير التسويق",
-        "Marketing Manager",
-        "Manager",
-        "Marketing and Advertising",
-    ),
-    tr(
-        "Développeuse 👩‍💻",
-        "Software Engineer",
-        "Other",
-        "Engineering",
-    ),
-    tr(
-        "Økonomichef; \"CFO\"",
-        "Chief Financial Officer",
-        "C-Level",
-        "Accounting and Finance",
-    ),
-    t(
-        "Founder, Owner & \"Chief Everything\"",
-        "Founder",
-        "Founder/Owner",
-    ),
+    tr("مدير التسويق", "Marketing Manager", "Manager", "Marketing and Advertising"),
+    tr("Développeuse 👩‍💻", "Software Engineer", "Other", "Engineering"),
+    tr("Økonomichef; \"CFO\"", "Chief Financial Officer", "C-Level", "Accounting and Finance"),
+    t("Founder, Owner & \"Chief Everything\"", "Founder", "Founder/Owner"),
 ];
 
 /// Company names are `<prefix> <suffix>`; 64 × 32 = 2048 pairs give every company of the pool a unique

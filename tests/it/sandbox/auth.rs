@@ -11,11 +11,7 @@ const UNKNOWN: &str = "Current API token is not registered in our database";
 const CONFLICT: &str = "Conflicting API tokens provided in query parameters and headers";
 
 async fn two_tokens() -> Server {
-    start(SandboxOptions {
-        tokens: vec!["alpha".into(), "beta".into()],
-        ..harness::options()
-    })
-    .await
+    start(SandboxOptions { tokens: vec!["alpha".into(), "beta".into()], ..harness::options() }).await
 }
 
 #[tokio::test]
@@ -24,9 +20,7 @@ async fn missing_token_is_403_on_both_endpoints() {
     let search = server.send(server.search().json(&json!({}))).await;
     assert_eq!(search.status, 403);
     assert_eq!(search.json(), json!({ "detail": MISSING }));
-    let balance = server
-        .send(server.client.get(server.url(BALANCE_PATH)))
-        .await;
+    let balance = server.send(server.client.get(server.url(BALANCE_PATH))).await;
     assert_eq!(balance.status, 403);
     assert_eq!(balance.json(), json!({ "detail": MISSING }));
 }
@@ -34,24 +28,10 @@ async fn missing_token_is_403_on_both_endpoints() {
 #[tokio::test]
 async fn unknown_token_is_403_in_header_and_in_query() {
     let server = start(harness::options()).await;
-    let header = server
-        .send(
-            server
-                .search()
-                .header("x-api-token", "nope")
-                .json(&json!({})),
-        )
-        .await;
+    let header = server.send(server.search().header("x-api-token", "nope").json(&json!({}))).await;
     assert_eq!(header.status, 403);
     assert_eq!(header.json(), json!({ "detail": UNKNOWN }));
-    let query = server
-        .send(
-            server
-                .search()
-                .query(&[("apiToken", "nope")])
-                .json(&json!({})),
-        )
-        .await;
+    let query = server.send(server.search().query(&[("apiToken", "nope")]).json(&json!({}))).await;
     assert_eq!(query.status, 403);
     assert_eq!(query.json(), json!({ "detail": UNKNOWN }));
 }
@@ -60,13 +40,7 @@ async fn unknown_token_is_403_in_header_and_in_query() {
 async fn different_tokens_in_header_and_query_are_400() {
     let server = two_tokens().await;
     let reply = server
-        .send(
-            server
-                .search()
-                .header("x-api-token", "alpha")
-                .query(&[("apiToken", "beta")])
-                .json(&json!({})),
-        )
+        .send(server.search().header("x-api-token", "alpha").query(&[("apiToken", "beta")]).json(&json!({})))
         .await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.json(), json!({ "detail": CONFLICT }));
@@ -75,23 +49,10 @@ async fn different_tokens_in_header_and_query_are_400() {
 #[tokio::test]
 async fn query_token_and_the_same_token_twice_are_accepted() {
     let server = two_tokens().await;
-    let query = server
-        .send(
-            server
-                .search()
-                .query(&[("apiToken", "beta")])
-                .json(&json!({"size": 1})),
-        )
-        .await;
+    let query = server.send(server.search().query(&[("apiToken", "beta")]).json(&json!({"size": 1}))).await;
     assert_eq!(query.status, 200);
     let both = server
-        .send(
-            server
-                .search()
-                .header("x-api-token", "alpha")
-                .query(&[("apiToken", "alpha")])
-                .json(&json!({"size": 1})),
-        )
+        .send(server.search().header("x-api-token", "alpha").query(&[("apiToken", "alpha")]).json(&json!({"size": 1})))
         .await;
     assert_eq!(both.status, 200);
 }
@@ -101,14 +62,7 @@ async fn configured_tokens_replace_the_default_token() {
     let server = two_tokens().await;
     assert_eq!(server.sandbox.token(), "alpha");
     for (token, status) in [("alpha", 200), ("beta", 200), ("sandbox-token", 403)] {
-        let reply = server
-            .send(
-                server
-                    .search()
-                    .header("x-api-token", token)
-                    .json(&json!({"size": 1})),
-            )
-            .await;
+        let reply = server.send(server.search().header("x-api-token", token).json(&json!({"size": 1}))).await;
         assert_eq!(reply.status, status, "token {token}");
     }
     let default = start(harness::options()).await;
@@ -121,22 +75,12 @@ async fn json_is_parsed_before_auth_and_auth_is_checked_before_the_schema() {
     let malformed = server.send(server.search().body("{\"size\": ")).await;
     assert_eq!(malformed.status, 422);
     assert_eq!(malformed.detail()[0]["type"], "json_invalid");
-    let invalid = server
-        .send(server.search().json(&json!({"size": 0, "bogus": 1})))
-        .await;
+    let invalid = server.send(server.search().json(&json!({"size": 0, "bogus": 1}))).await;
     assert_eq!(invalid.status, 403);
 
-    let swapped = start(SandboxOptions {
-        validate_before_auth: true,
-        ..harness::options()
-    })
-    .await;
-    let invalid = swapped
-        .send(swapped.search().json(&json!({"size": 0, "bogus": 1})))
-        .await;
+    let swapped = start(SandboxOptions { validate_before_auth: true, ..harness::options() }).await;
+    let invalid = swapped.send(swapped.search().json(&json!({"size": 0, "bogus": 1}))).await;
     assert_eq!(invalid.status, 422);
-    let valid = swapped
-        .send(swapped.search().json(&json!({"size": 1})))
-        .await;
+    let valid = swapped.send(swapped.search().json(&json!({"size": 1}))).await;
     assert_eq!(valid.status, 403);
 }

@@ -13,9 +13,7 @@ use serde_json::json;
 #[tokio::test]
 async fn prints_url_and_token_serves_and_exits_on_sigterm() {
     let mut child = Command::new(cargo_bin!("ocean-export"))
-        .args([
-            "sandbox", "--people", "300", "--token", "t-one", "--token", "t-two",
-        ])
+        .args(["sandbox", "--people", "300", "--token", "t-one", "--token", "t-two"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

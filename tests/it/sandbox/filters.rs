@@ -14,18 +14,13 @@ use super::harness::{self, ids, people, start, strings};
 fn similarity(person: &Value, seeds: &[&Value]) -> usize {
     let shared = |key: &str, seed: &Value| {
         let mine = strings(&person[key]);
-        strings(&seed[key])
-            .iter()
-            .filter(|v| mine.contains(v))
-            .count()
+        strings(&seed[key]).iter().filter(|v| mine.contains(v)).count()
     };
     seeds
         .iter()
         .map(|seed| {
             3 * usize::from(person["domain"] == seed["domain"])
-                + 2 * usize::from(
-                    person["country"].is_string() && person["country"] == seed["country"],
-                )
+                + 2 * usize::from(person["country"].is_string() && person["country"] == seed["country"])
                 + shared("seniorities", seed)
                 + shared("departments", seed)
         })
@@ -37,11 +32,7 @@ async fn lookalike_reports_seeds_and_orders_by_similarity() {
     let server = start(harness::options()).await;
     let everyone = people();
     let seeds = [&everyone[0], &everyone[1]];
-    let given = json!([
-        "michael-scott-13532",
-        "https://www.linkedin.com/in/Dwight-Schrute/",
-        "nobody-at-all"
-    ]);
+    let given = json!(["michael-scott-13532", "https://www.linkedin.com/in/Dwight-Schrute/", "nobody-at-all"]);
     let body = json!({"size": 400, "peopleFilters": {"lookalikeLinkedinHandles": given, "countries": ["us", "dk"]}});
     let walk = server.walk(&body).await;
     let mut expected: Vec<(usize, usize, &Value)> = everyone
@@ -67,34 +58,21 @@ async fn lookalike_reports_seeds_and_orders_by_similarity() {
     // A generated person's handle works as a seed; without any seed found there is nothing to match.
     let url = everyone[100]["linkedinUrl"].as_str().expect("url");
     let handle = url.rsplit('/').next().expect("handle").to_uppercase();
-    let page = server
-        .post(&json!({"size": 1, "peopleFilters": {"lookalikeLinkedinHandles": [handle]}}))
-        .await
-        .json();
-    assert_eq!(
-        page["lookalikePeopleStatuses"]["successfulPeople"],
-        json!([handle])
-    );
+    let page = server.post(&json!({"size": 1, "peopleFilters": {"lookalikeLinkedinHandles": [handle]}})).await.json();
+    assert_eq!(page["lookalikePeopleStatuses"]["successfulPeople"], json!([handle]));
     assert_eq!(page["total"], harness::PEOPLE - 1);
-    let none = server
-        .post(&json!({"peopleFilters": {"lookalikeLinkedinHandles": ["ghost-1", "ghost-2"]}}))
-        .await
-        .json();
+    let none =
+        server.post(&json!({"peopleFilters": {"lookalikeLinkedinHandles": ["ghost-1", "ghost-2"]}})).await.json();
     assert_eq!(none["total"], 0);
     assert_eq!(none["people"], json!([]));
-    assert_eq!(
-        none["lookalikePeopleStatuses"]["notFoundPeople"],
-        json!(["ghost-1", "ghost-2"])
-    );
+    assert_eq!(none["lookalikePeopleStatuses"]["notFoundPeople"], json!(["ghost-1", "ghost-2"]));
 }
 
 /// Company domains of the dataset, most people first.
 fn domains_by_size() -> Vec<String> {
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for p in people() {
-        *counts
-            .entry(p["domain"].as_str().expect("domain"))
-            .or_default() += 1;
+        *counts.entry(p["domain"].as_str().expect("domain")).or_default() += 1;
     }
     let mut domains: Vec<(&str, usize)> = counts.into_iter().collect();
     domains.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -111,38 +89,24 @@ async fn include_domains_follow_aliases_and_report_unknown_domains() {
     let shouted = format!("WWW.{}", b.to_uppercase());
     let body = json!({"size": 500, "companiesFilters": {"includeDomains": [a, shouted, twin, "unknown-domain-xyz.com", "not a domain"]}});
     let walk = server.walk(&body).await;
-    let expected: Vec<Value> = people()
-        .iter()
-        .filter(|p| [a, b, c].iter().any(|d| p["domain"] == d.as_str()))
-        .cloned()
-        .collect();
+    let expected: Vec<Value> =
+        people().iter().filter(|p| [a, b, c].iter().any(|d| p["domain"] == d.as_str())).cloned().collect();
     assert!(expected.len() > 10);
     assert_eq!(ids(&walk.people), ids(&expected));
     let page = &walk.pages[0];
     assert_eq!(page["redirectMap"], json!({ shouted: b, twin: c }));
-    let statuses = page["includeDomainsStatuses"]
-        .as_object()
-        .expect("statuses");
-    assert_eq!(
-        statuses.keys().collect::<Vec<_>>(),
-        ["not a domain", "unknown-domain-xyz.com"]
-    );
+    let statuses = page["includeDomainsStatuses"].as_object().expect("statuses");
+    assert_eq!(statuses.keys().collect::<Vec<_>>(), ["not a domain", "unknown-domain-xyz.com"]);
     assert_eq!(statuses["not a domain"], "invalid domain");
 
     let excluded = server
         .post(&json!({"size": 1000, "companiesFilters": {"excludeDomains": [a, format!("https://www.{b}/about")]}}))
         .await
         .json();
-    let remaining = people()
-        .iter()
-        .filter(|p| p["domain"] != a.as_str() && p["domain"] != b.as_str())
-        .count();
+    let remaining = people().iter().filter(|p| p["domain"] != a.as_str() && p["domain"] != b.as_str()).count();
     assert_eq!(excluded["total"], remaining);
     assert_eq!(excluded["includeDomainsStatuses"], Value::Null);
-    assert_eq!(
-        excluded["redirectMap"],
-        json!({ format!("https://www.{b}/about"): b })
-    );
+    assert_eq!(excluded["redirectMap"], json!({ format!("https://www.{b}/about"): b }));
     assert!(
         excluded["people"]
             .as_array()
@@ -155,26 +119,20 @@ async fn include_domains_follow_aliases_and_report_unknown_domains() {
 #[tokio::test]
 async fn people_per_company_keeps_the_first_of_each_domain() {
     let server = start(harness::options()).await;
-    let body =
-        json!({"size": 50, "peoplePerCompany": 2, "peopleFilters": {"countries": ["dk", "us"]}});
+    let body = json!({"size": 50, "peoplePerCompany": 2, "peopleFilters": {"countries": ["dk", "us"]}});
     let walk = server.walk(&body).await;
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let expected: Vec<Value> = people()
         .iter()
         .filter(|p| ["dk", "us"].contains(&p["country"].as_str().unwrap_or_default()))
         .filter(|p| {
-            let n = seen
-                .entry(p["domain"].as_str().expect("domain"))
-                .or_default();
+            let n = seen.entry(p["domain"].as_str().expect("domain")).or_default();
             *n += 1;
             *n <= 2
         })
         .cloned()
         .collect();
-    assert!(
-        seen.values().any(|n| *n > 2),
-        "some company has more people"
-    );
+    assert!(seen.values().any(|n| *n > 2), "some company has more people");
     assert_eq!(ids(&walk.people), ids(&expected));
 }
 
@@ -190,10 +148,7 @@ async fn empty_lists_are_no_filter() {
 }
 
 fn keys(value: &Value) -> BTreeSet<&str> {
-    value
-        .as_object()
-        .map(|o| o.keys().map(String::as_str).collect())
-        .unwrap_or_default()
+    value.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -203,34 +158,22 @@ async fn fields_select_the_keys_of_each_person() {
         .post(&json!({"size": 200, "fields": ["name", "experiences.jobTitle", "company.peopleCount", "email.address"]}))
         .await
         .json();
-    let allowed: BTreeSet<&str> =
-        ["id", "domain", "name", "experiences", "company", "email"].into();
-    for (person, truth) in page["people"]
-        .as_array()
-        .expect("people")
-        .iter()
-        .zip(people())
-    {
+    let allowed: BTreeSet<&str> = ["id", "domain", "name", "experiences", "company", "email"].into();
+    for (person, truth) in page["people"].as_array().expect("people").iter().zip(people()) {
         assert!(keys(person).is_subset(&allowed), "{person}");
         assert!(keys(person).contains("id") && keys(person).contains("domain"));
         for key in keys(person) {
             match key {
                 "experiences" => {
-                    for (e, t) in person[key]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .zip(truth[key].as_array().into_iter().flatten())
+                    for (e, t) in
+                        person[key].as_array().into_iter().flatten().zip(truth[key].as_array().into_iter().flatten())
                     {
                         assert_eq!(keys(e), ["jobTitle"].into());
                         assert_eq!(e["jobTitle"], t["jobTitle"]);
                     }
                 }
                 "company" if truth["company"].is_object() => {
-                    assert_eq!(
-                        person[key],
-                        json!({"employeeCountOcean": truth["company"]["employeeCountOcean"]})
-                    );
+                    assert_eq!(person[key], json!({"employeeCountOcean": truth["company"]["employeeCountOcean"]}));
                 }
                 _ => assert_eq!(person[key], truth[key], "{key}"),
             }
@@ -246,30 +189,17 @@ async fn fields_select_the_keys_of_each_person() {
 async fn without_fields_every_key_or_the_schema_default() {
     let all = start(harness::options()).await;
     let page = all.post(&json!({"size": 100})).await.json();
-    assert_eq!(
-        page["people"].as_array().cloned(),
-        Some(people()[..100].to_vec())
-    );
+    assert_eq!(page["people"].as_array().cloned(), Some(people()[..100].to_vec()));
 
-    let schema = start(SandboxOptions {
-        fields_default: FieldsDefault::Schema,
-        ..harness::options()
-    })
-    .await;
+    let schema = start(SandboxOptions { fields_default: FieldsDefault::Schema, ..harness::options() }).await;
     let page = schema.post(&json!({"size": 100})).await.json();
     for person in page["people"].as_array().expect("people") {
         for key in ["email", "phone", "inferredEmails", "relevance"] {
             assert!(person.get(key).is_none(), "{key} in {person}");
         }
         if person["company"].is_object() {
-            let allowed: BTreeSet<&str> = [
-                "revenue",
-                "employeeCountOcean",
-                "industries",
-                "technologies",
-                "fundingRound",
-            ]
-            .into();
+            let allowed: BTreeSet<&str> =
+                ["revenue", "employeeCountOcean", "industries", "technologies", "fundingRound"].into();
             assert!(keys(&person["company"]).is_subset(&allowed));
         }
     }

@@ -14,11 +14,7 @@ pub const HOSTILE_SHARE: f64 = 0.2;
 
 /// The test dataset: small, so a debug build walks it quickly.
 pub fn options() -> SandboxOptions {
-    SandboxOptions {
-        people: PEOPLE,
-        seed: SEED,
-        ..SandboxOptions::default()
-    }
+    SandboxOptions { people: PEOPLE, seed: SEED, ..SandboxOptions::default() }
 }
 
 /// Every person of the test dataset as JSON, computed once per test binary.
@@ -32,10 +28,7 @@ pub fn people() -> &'static [Value] {
 
 /// The `id`s of people, in order.
 pub fn ids(people: &[Value]) -> Vec<String> {
-    people
-        .iter()
-        .map(|p| p["id"].as_str().expect("id").to_string())
-        .collect()
+    people.iter().map(|p| p["id"].as_str().expect("id").to_string()).collect()
 }
 
 pub struct Server {
@@ -90,12 +83,7 @@ impl Server {
 
     /// A search with the sandbox's token in the header.
     pub async fn post(&self, body: &Value) -> Reply {
-        self.send(
-            self.search()
-                .header("x-api-token", self.sandbox.token())
-                .json(body),
-        )
-        .await
+        self.send(self.search().header("x-api-token", self.sandbox.token()).json(body)).await
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
@@ -103,21 +91,13 @@ impl Server {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("whole body").to_vec();
-        Reply {
-            status,
-            headers,
-            bytes,
-        }
+        Reply { status, headers, bytes }
     }
 
     /// `GET /v2/credits/balance` with the sandbox's token.
     pub async fn balance(&self) -> Value {
         let reply = self
-            .send(
-                self.client
-                    .get(self.url(sandbox::BALANCE_PATH))
-                    .header("x-api-token", self.sandbox.token()),
-            )
+            .send(self.client.get(self.url(sandbox::BALANCE_PATH)).header("x-api-token", self.sandbox.token()))
             .await;
         assert_eq!(reply.status, 200);
         reply.json()
@@ -136,12 +116,7 @@ impl Server {
                 request["searchAfter"] = json!(c);
             }
             let reply = self.post(&request).await;
-            assert_eq!(
-                reply.status,
-                200,
-                "{}",
-                String::from_utf8_lossy(&reply.bytes)
-            );
+            assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.bytes));
             let mut page = reply.json();
             let page_people = page["people"].as_array().cloned().unwrap_or_default();
             page["people"] = json!(page_people.len());
@@ -166,28 +141,19 @@ pub struct Walk {
 
 /// The words of a text, as the sandbox documents keyword matching: runs of letters and digits, lowercase.
 pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 /// Whether a job title contains the keyword as whole consecutive words.
 pub fn title_has(person: &Value, keyword: &str) -> bool {
     let title = words(person["jobTitle"].as_str().unwrap_or_default());
     let keyword = words(keyword);
-    !keyword.is_empty()
-        && title
-            .windows(keyword.len())
-            .any(|w| w == keyword.as_slice())
+    !keyword.is_empty() && title.windows(keyword.len()).any(|w| w == keyword.as_slice())
 }
 
 /// The strings of a JSON list (empty for null or absent).
 pub fn strings(value: &Value) -> Vec<&str> {
-    value
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
+    value.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }
 
 /// Whether a person has any of the values in the list field `key`.

@@ -24,25 +24,13 @@ async fn every_request_is_logged_without_the_token() {
     let mut next = body.clone();
     next["searchAfter"] = first["searchAfter"].clone();
     assert_eq!(server.post(&next).await.status, 200);
-    assert_eq!(
-        server
-            .send(server.search().query(&[("apiToken", token)]).body("{"))
-            .await
-            .status,
-        422
-    );
-    assert_eq!(
-        server.send(server.search().json(&json!({}))).await.status,
-        403
-    );
+    assert_eq!(server.send(server.search().query(&[("apiToken", token)]).body("{")).await.status, 422);
+    assert_eq!(server.send(server.search().json(&json!({}))).await.status, 403);
     server.balance().await;
 
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(!text.contains(token), "the token leaked into the log");
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
     assert_eq!(lines.len(), 5);
     for (seq, line) in lines.iter().enumerate() {
         assert_eq!(line["seq"], seq);
@@ -52,44 +40,21 @@ async fn every_request_is_logged_without_the_token() {
         assert_eq!(fraction.len(), "123456Z".len(), "microseconds: {ts}");
         let unix_ms = line["unix_ms"].as_f64().expect("unix_ms");
         assert!((unix_ms - parsed.as_millisecond() as f64).abs() < 1.0);
-        for key in [
-            "method",
-            "path",
-            "status",
-            "fault",
-            "size",
-            "position",
-            "people",
-            "credits_charged",
-            "query",
-            "total",
-        ] {
+        for key in
+            ["method", "path", "status", "fault", "size", "position", "people", "credits_charged", "query", "total"]
+        {
             assert!(line.get(key).is_some(), "{key} missing in {line}");
         }
     }
     let total = first["total"].as_u64().expect("total");
     let (a, b) = (&lines[0], &lines[1]);
     assert_eq!(
-        (
-            a["method"].as_str(),
-            a["path"].as_str(),
-            a["status"].as_u64()
-        ),
+        (a["method"].as_str(), a["path"].as_str(), a["status"].as_u64()),
         (Some("POST"), Some("/v3/search/people"), Some(200))
     );
     assert_eq!(a["fault"], Value::Null);
-    assert_eq!(
-        (
-            a["size"].as_u64(),
-            a["position"].as_u64(),
-            a["people"].as_u64()
-        ),
-        (Some(40), Some(0), Some(40))
-    );
-    assert_eq!(
-        (b["position"].as_u64(), b["page"].as_u64()),
-        (Some(40), Some(1))
-    );
+    assert_eq!((a["size"].as_u64(), a["position"].as_u64(), a["people"].as_u64()), (Some(40), Some(0), Some(40)));
+    assert_eq!((b["position"].as_u64(), b["page"].as_u64()), (Some(40), Some(1)));
     assert_eq!(b["people"].as_u64(), Some(40.min(total - 40)));
     assert_eq!(a["credits_charged"], json!(20.0));
     assert_eq!(a["query"], b["query"]);
@@ -97,15 +62,9 @@ async fn every_request_is_logged_without_the_token() {
     assert_eq!(a["token_index"], 0);
     assert_eq!(a["balance"], json!(980.0));
     assert!(a["unix_ms"].as_f64() <= b["unix_ms"].as_f64());
-    assert_eq!(
-        (lines[2]["status"].as_u64(), lines[2]["detail"].as_str()),
-        (Some(422), Some("json_invalid"))
-    );
+    assert_eq!((lines[2]["status"].as_u64(), lines[2]["detail"].as_str()), (Some(422), Some("json_invalid")));
     assert_eq!(lines[2]["credits_charged"], json!(0.0));
     assert_eq!(lines[3]["status"], 403);
     assert_eq!(lines[3]["token_index"], Value::Null);
-    assert_eq!(
-        (lines[4]["method"].as_str(), lines[4]["path"].as_str()),
-        (Some("GET"), Some(BALANCE_PATH))
-    );
+    assert_eq!((lines[4]["method"].as_str(), lines[4]["path"].as_str()), (Some("GET"), Some(BALANCE_PATH)));
 }

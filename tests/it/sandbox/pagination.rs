@@ -62,11 +62,7 @@ fn truth(matches: &dyn Fn(&Value) -> bool) -> Vec<Value> {
 async fn every_walk_yields_exactly_the_matches_once_in_every_end_style() {
     let all = cases();
     for style in END_STYLES {
-        let server = start(SandboxOptions {
-            end_style: style,
-            ..harness::options()
-        })
-        .await;
+        let server = start(SandboxOptions { end_style: style, ..harness::options() }).await;
         for (filters, matches) in &all {
             let expected = ids(&truth(matches));
             assert!(!expected.is_empty());
@@ -81,11 +77,7 @@ async fn every_walk_yields_exactly_the_matches_once_in_every_end_style() {
 
 /// Every page reports the total, every page but the last is full, and the end comes in `style`.
 fn check_pages(pages: &[Value], style: EndStyle, total: u64, size: u64) {
-    assert!(
-        pages
-            .iter()
-            .all(|p| p["total"] == total && p["detail"] == "OK")
-    );
+    assert!(pages.iter().all(|p| p["total"] == total && p["detail"] == "OK"));
     let (last, before) = pages.split_last().expect("a page");
     for page in before {
         assert!(page["searchAfter"].is_string());
@@ -106,19 +98,12 @@ fn check_pages(pages: &[Value], style: EndStyle, total: u64, size: u64) {
 
 #[tokio::test]
 async fn the_empty_page_keeps_answering_with_an_empty_page() {
-    let server = start(SandboxOptions {
-        end_style: EndStyle::EmptyPage,
-        ..harness::options()
-    })
-    .await;
+    let server = start(SandboxOptions { end_style: EndStyle::EmptyPage, ..harness::options() }).await;
     let (filters, matches) = &cases()[2];
     let mut body = filters.clone();
     body["size"] = json!(10_000);
     let first = server.post(&body).await.json();
-    assert_eq!(
-        first["people"].as_array().map(Vec::len),
-        Some(truth(matches).len())
-    );
+    assert_eq!(first["people"].as_array().map(Vec::len), Some(truth(matches).len()));
     body["searchAfter"] = first["searchAfter"].clone();
     for _ in 0..2 {
         let empty = server.post(&body).await.json();
@@ -183,26 +168,14 @@ async fn repeat_cursor_mode_returns_the_cursor_it_was_sent() {
     }
     let bare = Flags::parse_from(["sandbox", "--repeat-cursor"]).options;
     assert_eq!(bare.repeat_cursor, Some(1));
-    assert_eq!(
-        Flags::parse_from(["sandbox", "--repeat-cursor", "3"])
-            .options
-            .repeat_cursor,
-        Some(3)
-    );
+    assert_eq!(Flags::parse_from(["sandbox", "--repeat-cursor", "3"]).options.repeat_cursor, Some(3));
     assert_eq!(SandboxOptions::default().repeat_cursor, None);
 
-    let server = start(SandboxOptions {
-        repeat_cursor: Some(1),
-        ..harness::options()
-    })
-    .await;
+    let server = start(SandboxOptions { repeat_cursor: Some(1), ..harness::options() }).await;
     let first = server.post(&json!({"size": 5})).await.json();
     let cursor = first["searchAfter"].clone();
     for _ in 0..3 {
-        let again = server
-            .post(&json!({"size": 5, "searchAfter": cursor}))
-            .await
-            .json();
+        let again = server.post(&json!({"size": 5, "searchAfter": cursor})).await.json();
         assert_eq!(again["searchAfter"], cursor);
         let people = again["people"].as_array().cloned().unwrap_or_default();
         assert_eq!(ids(&people), ids(&harness::people()[5..10]));

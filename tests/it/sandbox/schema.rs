@@ -8,11 +8,9 @@ use serde_json::{Map, Value, json};
 use super::harness::{self, start};
 
 fn published() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ocean-openapi.subset.json"
-    ))
-    .expect("the fixture");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ocean-openapi.subset.json"))
+            .expect("the fixture");
     serde_json::from_str(&text).expect("JSON")
 }
 
@@ -25,14 +23,7 @@ fn nullable_to_json_schema(schema: &Value) -> Value {
                 .filter(|(k, _)| *k != "nullable")
                 .map(|(k, v)| {
                     let keep = matches!(k.as_str(), "examples" | "example" | "default" | "enum");
-                    (
-                        k.clone(),
-                        if keep {
-                            v.clone()
-                        } else {
-                            nullable_to_json_schema(v)
-                        },
-                    )
+                    (k.clone(), if keep { v.clone() } else { nullable_to_json_schema(v) })
                 })
                 .collect();
             if map.get("nullable") != Some(&Value::Bool(true)) {
@@ -61,10 +52,8 @@ fn validator(name: &str) -> jsonschema::Validator {
 }
 
 fn assert_valid(validator: &jsonschema::Validator, instance: &Value) {
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
+    let errors: Vec<String> =
+        validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
@@ -85,30 +74,16 @@ async fn responses_match_the_published_schema() {
         assert_valid(&result, &reply.json());
     }
     for style in [EndStyle::Null, EndStyle::EmptyPage] {
-        let ending = start(SandboxOptions {
-            end_style: style,
-            ..harness::options()
-        })
-        .await;
+        let ending = start(SandboxOptions { end_style: style, ..harness::options() }).await;
         let last = ending.walk(&json!({"size": 2000})).await;
-        let page = ending
-            .post(&json!({"size": 2000, "searchAfter": last.pages[0]["searchAfter"]}))
-            .await;
+        let page = ending.post(&json!({"size": 2000, "searchAfter": last.pages[0]["searchAfter"]})).await;
         assert_valid(&result, &page.json());
     }
 
-    let balance = server
-        .send(
-            server
-                .client
-                .get(server.url(BALANCE_PATH))
-                .header("x-api-token", server.sandbox.token()),
-        )
-        .await;
+    let balance =
+        server.send(server.client.get(server.url(BALANCE_PATH)).header("x-api-token", server.sandbox.token())).await;
     assert_valid(&validator("GetCreditBalanceResponse"), &balance.json());
-    let invalid = server
-        .post(&json!({"size": 0, "peopleFilters": {"seniorities": ["CEO"]}, "oops": 1}))
-        .await;
+    let invalid = server.post(&json!({"size": 0, "peopleFilters": {"seniorities": ["CEO"]}, "oops": 1})).await;
     assert_valid(&validator("HTTPValidationError"), &invalid.json());
 }
 

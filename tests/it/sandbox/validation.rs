@@ -9,21 +9,13 @@ use super::harness::{self, Server, start};
 /// The 422 items of a request that must fail validation.
 async fn errors(server: &Server, body: &Value) -> Vec<Value> {
     let reply = server.post(body).await;
-    assert_eq!(
-        reply.status,
-        422,
-        "{}",
-        String::from_utf8_lossy(&reply.bytes)
-    );
+    assert_eq!(reply.status, 422, "{}", String::from_utf8_lossy(&reply.bytes));
     reply.detail().as_array().expect("a list of items").clone()
 }
 
 /// The item at `loc`, which must exist.
 fn at(items: &[Value], loc: Value) -> &Value {
-    items
-        .iter()
-        .find(|item| item["loc"] == loc)
-        .unwrap_or_else(|| panic!("no error at {loc}: {items:#?}"))
+    items.iter().find(|item| item["loc"] == loc).unwrap_or_else(|| panic!("no error at {loc}: {items:#?}"))
 }
 
 #[tokio::test]
@@ -46,13 +38,7 @@ async fn unknown_keys_are_extra_forbidden_at_every_depth() {
         json!(["body", "peopleFilters", "lookalikePeopleIds"]),
         json!(["body", "peopleFilters", "states", 0, "bogus"]),
         json!(["body", "companiesFilters", "primaryCountries"]),
-        json!([
-            "body",
-            "companiesFilters",
-            "primaryLocations",
-            "geolocation",
-            "extra"
-        ]),
+        json!(["body", "companiesFilters", "primaryLocations", "geolocation", "extra"]),
     ] {
         let item = at(&items, loc);
         assert_eq!(item["type"], "extra_forbidden");
@@ -60,11 +46,7 @@ async fn unknown_keys_are_extra_forbidden_at_every_depth() {
         assert!(item.get("input").is_some());
     }
     assert_eq!(items.len(), 5, "every error is reported: {items:#?}");
-    assert_eq!(
-        at(&items, json!(["body", "from"]))["input"],
-        json!(1),
-        "input is the offending value"
-    );
+    assert_eq!(at(&items, json!(["body", "from"]))["input"], json!(1), "input is the offending value");
 }
 
 #[tokio::test]
@@ -99,31 +81,15 @@ async fn wrong_types_get_pydantic_types_and_messages() {
         "int_from_float",
         "Input should be a valid integer, got a number with a fractional part",
     );
-    expect(
-        json!(["body", "searchAfter"]),
-        "string_type",
-        "Input should be a valid string",
-    );
+    expect(json!(["body", "searchAfter"]), "string_type", "Input should be a valid string");
     expect(
         json!(["body", "jobTitleThreshold"]),
         "float_parsing",
         "Input should be a valid number, unable to parse string as a number",
     );
-    expect(
-        json!(["body", "fields"]),
-        "list_type",
-        "Input should be a valid list",
-    );
-    expect(
-        json!(["body", "peopleFilters", "countries"]),
-        "list_type",
-        "Input should be a valid list",
-    );
-    expect(
-        json!(["body", "peopleFilters", "connections", "from"]),
-        "int_type",
-        "Input should be a valid integer",
-    );
+    expect(json!(["body", "fields"]), "list_type", "Input should be a valid list");
+    expect(json!(["body", "peopleFilters", "countries"]), "list_type", "Input should be a valid list");
+    expect(json!(["body", "peopleFilters", "connections", "from"]), "int_type", "Input should be a valid integer");
     expect(
         json!(["body", "peopleFilters", "skills"]),
         "model_type",
@@ -145,30 +111,16 @@ async fn wrong_types_get_pydantic_types_and_messages() {
         "Input should be a valid integer",
     );
     expect(
-        json!([
-            "body",
-            "companiesFilters",
-            "headcountGrowth",
-            "asPercentage"
-        ]),
+        json!(["body", "companiesFilters", "headcountGrowth", "asPercentage"]),
         "bool_type",
         "Input should be a valid boolean",
     );
     expect(
-        json!([
-            "body",
-            "companiesFilters",
-            "headcountGrowth",
-            "growthRange",
-            "from"
-        ]),
+        json!(["body", "companiesFilters", "headcountGrowth", "growthRange", "from"]),
         "float_type",
         "Input should be a valid number",
     );
-    assert_eq!(
-        at(&items, json!(["body", "peopleFilters", "skills"]))["ctx"],
-        json!({"class_name": "SkillsFilter"})
-    );
+    assert_eq!(at(&items, json!(["body", "peopleFilters", "skills"]))["ctx"], json!({"class_name": "SkillsFilter"}));
     assert_eq!(items.len(), 13, "{items:#?}");
 }
 
@@ -186,12 +138,10 @@ async fn enum_values_are_checked_in_lists_and_nested_objects() {
     )
     .await;
     let seniority = at(&items, json!(["body", "peopleFilters", "seniorities", 1]));
-    let expected = "'Owner', 'Founder', 'Board Member', 'C-Level', 'Partner', 'VP', 'Head', 'Director', 'Manager' or 'Other'";
+    let expected =
+        "'Owner', 'Founder', 'Board Member', 'C-Level', 'Partner', 'VP', 'Head', 'Director', 'Manager' or 'Other'";
     assert_eq!(seniority["type"], "enum");
-    assert_eq!(
-        seniority["msg"],
-        format!("Input should be {expected}").as_str()
-    );
+    assert_eq!(seniority["msg"], format!("Input should be {expected}").as_str());
     assert_eq!(seniority["ctx"], json!({ "expected": expected }));
     assert_eq!(seniority["input"], "CEO");
     // Inline enums are Pydantic `Literal`s.
@@ -200,26 +150,8 @@ async fn enum_values_are_checked_in_lists_and_nested_objects() {
     let relevance = at(&items, json!(["body", "companiesFilters", "minRelevance"]));
     assert_eq!(relevance["type"], "literal_error");
     assert_eq!(relevance["msg"], "Input should be 'A', 'B' or 'C'");
-    assert_eq!(
-        at(
-            &items,
-            json!([
-                "body",
-                "companiesFilters",
-                "departmentSizes",
-                1,
-                "department"
-            ])
-        )["type"],
-        "enum"
-    );
-    assert_eq!(
-        at(
-            &items,
-            json!(["body", "companiesFilters", "fundingRound", "types", 0])
-        )["type"],
-        "enum"
-    );
+    assert_eq!(at(&items, json!(["body", "companiesFilters", "departmentSizes", 1, "department"]))["type"], "enum");
+    assert_eq!(at(&items, json!(["body", "companiesFilters", "fundingRound", "types", 0]))["type"], "enum");
     // `fields` items are a union of two enums: each branch reports under its name.
     for branch in ["PersonField", "PersonCompanyField"] {
         let item = at(&items, json!(["body", "fields", 1, branch]));
@@ -288,47 +220,26 @@ async fn ranges_lengths_and_required_keys() {
         "List should have at most 10 items after validation, not 11",
         json!({"field_type": "List", "max_length": 10, "actual_length": 11}),
     );
-    let geo = json!([
-        "body",
-        "companiesFilters",
-        "primaryLocations",
-        "geolocation"
-    ]);
+    let geo = json!(["body", "companiesFilters", "primaryLocations", "geolocation"]);
     let under = |key: &str| {
         let mut loc = geo.clone();
         loc.as_array_mut().expect("loc").push(json!(key));
         loc
     };
-    expect(
-        under("latitude"),
-        "less_than_equal",
-        "Input should be less than or equal to 90",
-        json!({"le": 90}),
-    );
+    expect(under("latitude"), "less_than_equal", "Input should be less than or equal to 90", json!({"le": 90}));
     expect(
         under("longitude"),
         "greater_than_equal",
         "Input should be greater than or equal to -180",
         json!({"ge": -180}),
     );
-    expect(
-        under("radius"),
-        "greater_than_equal",
-        "Input should be greater than or equal to 1",
-        json!({"ge": 1}),
-    );
-    let missing = at(
-        &items,
-        json!(["body", "peopleFilters", "states", 0, "abbreviation"]),
-    );
+    expect(under("radius"), "greater_than_equal", "Input should be greater than or equal to 1", json!({"ge": 1}));
+    let missing = at(&items, json!(["body", "peopleFilters", "states", 0, "abbreviation"]));
     assert_eq!(missing["type"], "missing");
     assert_eq!(missing["msg"], "Field required");
     assert_eq!(missing["input"], json!({"country": ""}));
     for key in ["asPercentage", "growthRange", "months"] {
-        let item = at(
-            &items,
-            json!(["body", "companiesFilters", "headcountGrowth", key]),
-        );
+        let item = at(&items, json!(["body", "companiesFilters", "headcountGrowth", key]));
         assert_eq!(item["type"], "missing");
     }
     let size = errors(&server, &json!({"size": 10001})).await;
@@ -373,14 +284,8 @@ async fn malformed_missing_and_non_object_bodies() {
     // Hostile shapes get a 422, and the server keeps serving.
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
     assert_eq!(send(deep).await.detail()[0]["type"], "json_invalid");
-    assert_eq!(
-        send("{\"size\": 1e400}".into()).await.detail()[0]["type"],
-        "json_invalid"
-    );
-    assert_eq!(
-        send("{\"size\": 1e30}".into()).await.detail()[0]["type"],
-        "less_than_equal"
-    );
+    assert_eq!(send("{\"size\": 1e400}".into()).await.detail()[0]["type"], "json_invalid");
+    assert_eq!(send("{\"size\": 1e30}".into()).await.detail()[0]["type"], "less_than_equal");
     assert_eq!(send("{\"size\": 2}".into()).await.status, 200);
 }
 
@@ -409,46 +314,21 @@ async fn bad_cursors_are_422_or_an_empty_page() {
     assert_eq!(garbage.len(), 1);
     assert_eq!(garbage[0]["type"], "value_error");
     assert_eq!(garbage[0]["loc"], json!(["body", "searchAfter"]));
-    assert!(
-        garbage[0]["msg"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("Value error, "))
-    );
+    assert!(garbage[0]["msg"].as_str().is_some_and(|m| m.starts_with("Value error, ")));
 
-    let first = server
-        .post(&json!({"size": 5, "peopleFilters": {"countries": ["dk"]}}))
-        .await
-        .json();
+    let first = server.post(&json!({"size": 5, "peopleFilters": {"countries": ["dk"]}})).await.json();
     let cursor = first["searchAfter"].clone();
-    let other_query = errors(
-        &server,
-        &json!({"size": 5, "peopleFilters": {"countries": ["se"]}, "searchAfter": cursor}),
-    )
-    .await;
+    let other_query =
+        errors(&server, &json!({"size": 5, "peopleFilters": {"countries": ["se"]}, "searchAfter": cursor})).await;
     assert_eq!(other_query[0]["type"], "value_error");
-    assert!(
-        other_query[0]["msg"]
-            .as_str()
-            .is_some_and(|m| m.contains("different search"))
-    );
+    assert!(other_query[0]["msg"].as_str().is_some_and(|m| m.contains("different search")));
 
-    let other_seed = start(SandboxOptions {
-        seed: harness::SEED + 1,
-        ..harness::options()
-    })
-    .await;
-    let foreign = errors(
-        &other_seed,
-        &json!({"size": 5, "peopleFilters": {"countries": ["dk"]}, "searchAfter": cursor}),
-    )
-    .await;
+    let other_seed = start(SandboxOptions { seed: harness::SEED + 1, ..harness::options() }).await;
+    let foreign =
+        errors(&other_seed, &json!({"size": 5, "peopleFilters": {"countries": ["dk"]}, "searchAfter": cursor})).await;
     assert_eq!(foreign[0]["type"], "value_error");
 
-    let lenient = start(SandboxOptions {
-        bad_cursor: BadCursor::EmptyPage,
-        ..harness::options()
-    })
-    .await;
+    let lenient = start(SandboxOptions { bad_cursor: BadCursor::EmptyPage, ..harness::options() }).await;
     let reply = lenient.post(&json!({"searchAfter": "garbage"})).await;
     assert_eq!(reply.status, 200);
     let page = reply.json();
@@ -458,15 +338,9 @@ async fn bad_cursors_are_422_or_an_empty_page() {
 
 #[tokio::test]
 async fn oversized_bodies_are_413() {
-    let server = start(SandboxOptions {
-        max_body: 1024,
-        ..harness::options()
-    })
-    .await;
+    let server = start(SandboxOptions { max_body: 1024, ..harness::options() }).await;
     let names: Vec<String> = (0..200).map(|i| format!("name number {i}")).collect();
-    let reply = server
-        .post(&json!({"peopleFilters": {"names": names}}))
-        .await;
+    let reply = server.post(&json!({"peopleFilters": {"names": names}})).await;
     assert_eq!(reply.status, 413);
     assert_eq!(reply.json(), json!({"detail": "Request body too large"}));
     assert_eq!(server.post(&json!({"size": 1})).await.status, 200);
