@@ -31,15 +31,22 @@ fn similarity(person: &Value, seeds: &[&Value]) -> usize {
 async fn lookalike_reports_seeds_and_orders_by_similarity() {
     let server = start(harness::options()).await;
     let everyone = people();
-    let seeds = [&everyone[0], &everyone[1]];
-    let given = json!(["michael-scott-13532", "https://www.linkedin.com/in/Dwight-Schrute/", "nobody-at-all"]);
-    let body = json!({"size": 400, "peopleFilters": {"lookalikeLinkedinHandles": given, "countries": ["us", "dk"]}});
+    // Seeds from different companies and countries, so that every weight of the similarity matters.
+    let popular = &domains_by_size()[0];
+    let (second, seed) = everyone
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p["domain"] == popular.as_str() && p["country"].is_string() && p["country"] != "us")
+        .expect("someone abroad at the biggest company");
+    let handle = seed["linkedinUrl"].as_str().and_then(|u| u.rsplit('/').next()).expect("handle");
+    let seeds = [&everyone[0], seed];
+    let given = json!(["michael-scott-13532", format!("https://www.linkedin.com/in/{handle}/"), "nobody-at-all"]);
+    let body = json!({"size": 700, "peopleFilters": {"lookalikeLinkedinHandles": given, "excludeCountries": ["de"]}});
     let walk = server.walk(&body).await;
     let mut expected: Vec<(usize, usize, &Value)> = everyone
         .iter()
         .enumerate()
-        .skip(2)
-        .filter(|(_, p)| ["us", "dk"].contains(&p["country"].as_str().unwrap_or_default()))
+        .filter(|(i, p)| *i != 0 && *i != second && p["country"] != "de")
         .map(|(i, p)| (similarity(p, &seeds), i, p))
         .collect();
     expected.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -48,7 +55,7 @@ async fn lookalike_reports_seeds_and_orders_by_similarity() {
     assert_eq!(
         walk.pages[0]["lookalikePeopleStatuses"],
         json!({
-            "successfulPeople": ["michael-scott-13532", "https://www.linkedin.com/in/Dwight-Schrute/"],
+            "successfulPeople": ["michael-scott-13532", format!("https://www.linkedin.com/in/{handle}/")],
             "notFoundPeople": ["nobody-at-all"],
             "triggeredDomainPeople": [],
             "missingCompanyInformationPeople": []
@@ -87,14 +94,15 @@ async fn include_domains_follow_aliases_and_report_unknown_domains() {
     let stem = c.split('.').next().expect("stem");
     let twin = format!("{stem}.{}", if c.ends_with(".nl") { "de" } else { "nl" });
     let shouted = format!("WWW.{}", b.to_uppercase());
-    let body = json!({"size": 500, "companiesFilters": {"includeDomains": [a, shouted, twin, "unknown-domain-xyz.com", "not a domain"]}});
+    let upper = a.to_uppercase();
+    let body = json!({"size": 500, "companiesFilters": {"includeDomains": [upper, shouted, twin, "unknown-domain-xyz.com", "not a domain"]}});
     let walk = server.walk(&body).await;
     let expected: Vec<Value> =
         people().iter().filter(|p| [a, b, c].iter().any(|d| p["domain"] == d.as_str())).cloned().collect();
     assert!(expected.len() > 10);
     assert_eq!(ids(&walk.people), ids(&expected));
     let page = &walk.pages[0];
-    assert_eq!(page["redirectMap"], json!({ shouted: b, twin: c }));
+    assert_eq!(page["redirectMap"], json!({ upper: a, shouted: b, twin: c }));
     let statuses = page["includeDomainsStatuses"].as_object().expect("statuses");
     assert_eq!(statuses.keys().collect::<Vec<_>>(), ["not a domain", "unknown-domain-xyz.com"]);
     assert_eq!(statuses["not a domain"], "invalid domain");
