@@ -68,24 +68,25 @@ pub enum FieldsDefault {
 }
 
 const APPLIED: &str = "\
-Filters applied to the synthetic people (every other field of the schema is validated and accepted
-without effect; an empty list is the same as no filter):
-  peopleFilters.countries, excludeCountries      person's country (case-insensitive)
-  peopleFilters.seniorities, departments          any value in common
-  peopleFilters.excludeDepartments                no value in common
-  peopleFilters.jobTitleKeywords allOf/anyOf/noneOf
-                                                  whole words of jobTitle, case-insensitive
-  peopleFilters.includePeopleIds, excludePeopleIds
-  peopleFilters.lookalikeLinkedinHandles          seeds found -> lookalikePeopleStatuses.successfulPeople,
-                                                  others -> notFoundPeople; results ordered by similarity
-                                                  to the seeds, seeds left out
-  companiesFilters.companySizes                   company.companySize
-  companiesFilters.includeDomains, excludeDomains domain; aliases (www., case, other TLD) -> redirectMap,
-                                                  unknown includeDomains -> includeDomainsStatuses
-  peoplePerCompany                                first N people of each company domain
-  size, searchAfter, fields                       page size, cursor, returned keys
+Filters applied to the synthetic people. Every other field of the schema is
+validated and accepted without effect; an empty list is the same as no filter.
+  peopleFilters.countries, .excludeCountries: the person's country
+  peopleFilters.seniorities, .departments: any value in common
+  peopleFilters.excludeDepartments: no value in common
+  peopleFilters.jobTitleKeywords (allOf, anyOf, noneOf): whole words of
+    jobTitle, case-insensitive
+  peopleFilters.includePeopleIds, .excludePeopleIds: the person's id
+  peopleFilters.lookalikeLinkedinHandles: ordered by similarity to the seeds
+    found (seeds left out); lookalikePeopleStatuses lists found and not found
+  companiesFilters.companySizes: company.companySize
+  companiesFilters.includeDomains, .excludeDomains: the person's domain;
+    aliases (www., case, another top-level domain) are followed and listed in
+    redirectMap, unknown includeDomains in includeDomainsStatuses
+  peoplePerCompany: the first N people of each company domain
+  size, searchAfter, fields: page size, cursor, keys returned
 
-People 0-3 of every dataset are michael-scott-13532, dwight-schrute, jim-halpert-5343 and toby-67832.";
+People 0-3 of every dataset are michael-scott-13532, dwight-schrute,
+jim-halpert-5343 and toby-67832 (Ocean's documentation examples).";
 
 /// Every knob of the sandbox. The same struct is the `ocean-export sandbox` flag set and the
 /// library configuration (`SandboxOptions::default()` is what `run --sandbox` uses).

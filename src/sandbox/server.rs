@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use axum::body::Body;
 use axum::extract::Query as UrlQuery;
 use hyper::body::{Body as _, Incoming};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::http::request::Parts;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -124,8 +124,11 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Reply {
             let (parts, _) = request.into_parts();
             Ok(balance(&state, &parts, &mut record).unwrap_or_else(|refused| *refused))
         }
-        (_, SEARCH_PATH | BALANCE_PATH) => {
-            Ok(detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed", &mut record))
+        (_, path @ (SEARCH_PATH | BALANCE_PATH)) => {
+            let mut response = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed", &mut record);
+            let allowed = if path == SEARCH_PATH { "POST" } else { "GET" };
+            response.headers_mut().insert(ALLOW, HeaderValue::from_static(allowed));
+            Ok(response)
         }
         _ => Ok(detail(StatusCode::NOT_FOUND, "Not Found", &mut record)),
     };
@@ -138,22 +141,20 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Reply {
 }
 
 async fn search(state: &Arc<State>, request: Request<Incoming>, fault: Option<Fault>, record: &mut Record) -> Reply {
+    // A cut-short body is decided here but happens (and is logged) only if the request is served.
+    if !matches!(fault, None | Some(Fault::Truncate(_))) {
+        record.fault = fault.map(Fault::name);
+    }
     let truncate = match fault {
-        Some(Fault::Reset) => {
-            record.fault = Some(Fault::Reset.name());
-            return Err(Dropped);
-        }
+        None => None,
+        Some(Fault::Truncate(fraction)) => Some(fraction),
+        Some(Fault::Reset) => return Err(Dropped),
+        Some(Fault::Server(status)) => return Ok(html_error(status)),
         Some(Fault::TooMany) => {
-            record.fault = Some(Fault::TooMany.name());
+            // Without --rpm, the self-serve limit Ocean is reported to have.
             let limit = state.limits.per_minute().unwrap_or(60);
             return Ok(too_many(state.fault_retry_after, limit, "Too many requests, please slow down", record));
         }
-        Some(Fault::Server(status)) => {
-            record.fault = Some("5xx");
-            return Ok(html_error(status));
-        }
-        Some(Fault::Truncate(fraction)) => Some(fraction),
-        None => None,
     };
     let (parts, body) = request.into_parts();
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -170,7 +171,7 @@ async fn search(state: &Arc<State>, request: Request<Incoming>, fault: Option<Fa
     };
     let response = match serve_page(state, &parts, &bytes, truncate, record).await {
         Ok(response) => {
-            record.fault = truncate.map(|_| "truncate");
+            record.fault = fault.filter(|_| truncate.is_some()).map(Fault::name);
             response
         }
         Err(refused) => *refused,
@@ -198,7 +199,7 @@ async fn serve_page(
     let query = Query::new(checked, &state.dataset).map_err(|e| Box::new(internal(&e.to_string(), record)))?;
     record.query = Some(query.short_hash());
     record.size = Some(query.size());
-    let (query, matches) = matches(state, query).await.map_err(|e| Box::new(internal(&e, record)))?;
+    let (query, matches) = find_matches(state, query).await.map_err(|e| Box::new(internal(&e, record)))?;
     let total = matches.total();
     record.total = Some(total);
     let start = match &query.body.search_after {
@@ -253,7 +254,7 @@ async fn serve_page(
 
 /// The matches of a query, from the cache or computed on a blocking thread (a scan of a large dataset
 /// would stall the other connections).
-async fn matches(state: &Arc<State>, query: Query) -> Result<(Query, Arc<Matches>), String> {
+async fn find_matches(state: &Arc<State>, query: Query) -> Result<(Query, Arc<Matches>), String> {
     if let Some(found) = state.cache.get(&query.hash) {
         return Ok((query, found));
     }
