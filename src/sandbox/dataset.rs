@@ -660,30 +660,33 @@ pub(crate) fn push_handle(out: &mut String, seed: u64, t: &Traits) {
     out.push('-');
     out.push_str(t.last_name().1);
     out.push('-');
-    push_hex(out, u64::from(permute32(key32(seed), t.index as u32)), 8);
+    out.push_str(Digits::new(u64::from(permute32(key32(seed), t.index as u32)), 8, 16).as_str());
 }
 
-/// Appends `n` as lowercase hexadecimal, zero-padded to `width` digits.
-pub(crate) fn push_hex(out: &mut String, n: u64, width: usize) {
-    push_radix(out, n, width, 16);
+/// The digits of a number, zero-padded, on the stack (ids, handles, dates and phone numbers are built
+/// from them without `fmt`).
+pub(crate) struct Digits {
+    buf: [u8; 24],
+    start: usize,
 }
 
-/// Appends `n` in decimal, zero-padded to `width` digits.
-pub(crate) fn push_dec(out: &mut String, n: u64, width: usize) {
-    push_radix(out, n, width, 10);
-}
-
-fn push_radix(out: &mut String, mut n: u64, width: usize, radix: u64) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [b'0'; 24];
-    let mut start = buf.len();
-    while n > 0 || start == buf.len() {
-        start -= 1;
-        buf[start] = DIGITS[(n % radix) as usize];
-        n /= radix;
+impl Digits {
+    pub fn new(mut n: u64, width: usize, radix: u64) -> Digits {
+        const SYMBOLS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [b'0'; 24];
+        let mut start = buf.len();
+        while n > 0 || start == buf.len() {
+            start -= 1;
+            buf[start] = SYMBOLS[(n % radix) as usize];
+            n /= radix;
+        }
+        Digits { buf, start: start.min(buf.len().saturating_sub(width)) }
     }
-    let start = start.min(buf.len().saturating_sub(width));
-    out.push_str(std::str::from_utf8(&buf[start..]).unwrap_or_default());
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits are ever written.
+        std::str::from_utf8(&self.buf[self.start..]).unwrap_or_default()
+    }
 }
 
 /// A UTC date, with a time of day for timestamps (days stop at 28, so every draw is a real date).
@@ -710,24 +713,6 @@ impl Stamp {
 
     pub fn date(year: u16, month: u8, day: u8) -> Stamp {
         Stamp { year, month, day, time: None }
-    }
-
-    /// `2025-03-01`, or `2025-03-01T08:22:51Z` with a time.
-    pub fn render(&self) -> String {
-        let mut out = String::with_capacity(20);
-        push_dec(&mut out, u64::from(self.year), 4);
-        out.push('-');
-        push_dec(&mut out, u64::from(self.month), 2);
-        out.push('-');
-        push_dec(&mut out, u64::from(self.day), 2);
-        if let Some((h, m, s)) = self.time {
-            for (sep, n) in [('T', h), (':', m), (':', s)] {
-                out.push(sep);
-                push_dec(&mut out, u64::from(n), 2);
-            }
-            out.push('Z');
-        }
-        out
     }
 }
 
