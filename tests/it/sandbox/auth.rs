@@ -84,3 +84,26 @@ async fn json_is_parsed_before_auth_and_auth_is_checked_before_the_schema() {
     let valid = swapped.send(swapped.search().json(&json!({"size": 1}))).await;
     assert_eq!(valid.status, 403);
 }
+
+#[tokio::test]
+async fn other_paths_are_404_and_other_methods_405() {
+    let server = start(harness::options()).await;
+    let missing = server.send(server.client.post(server.url("/v3/search/companies")).json(&json!({}))).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json(), json!({"detail": "Not Found"}));
+    let get = server.send(server.client.get(server.url(ocean_export::sandbox::SEARCH_PATH))).await;
+    assert_eq!(get.status, 405);
+    assert_eq!(get.header("allow"), Some("POST"));
+    let post = server.send(server.client.post(server.url(BALANCE_PATH))).await;
+    assert_eq!(post.status, 405);
+    assert_eq!(post.header("allow"), Some("GET"));
+}
+
+#[tokio::test]
+async fn a_stopped_sandbox_refuses_connections() {
+    let server = start(harness::options()).await;
+    let url = server.url(ocean_export::sandbox::SEARCH_PATH);
+    assert_eq!(server.post(&json!({"size": 1})).await.status, 200);
+    server.sandbox.shutdown().await;
+    assert!(server.client.post(url).header("x-api-token", "sandbox-token").json(&json!({})).send().await.is_err());
+}
