@@ -121,7 +121,7 @@ impl Dataset {
     /// The person with this id, if any.
     pub fn index_of_id(&self, id: &str) -> Option<u64> {
         let id = id.trim();
-        if id.len() != 16 {
+        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let x = u64::from_str_radix(id, 16).ok()?;

@@ -4,7 +4,8 @@
 //! `start` runs it in-process (tests, benchmarks, `run --sandbox`); `serve_until_signal` is
 //! `ocean-export sandbox`. The modules follow a request: `server` (accept loop, pipeline) → `validate`
 //! (schema) → `query` (typed body, query hash) → `filter` (matches, cached) → `cursor` → `limits`
-//! (credits, rate limits) → `page` (streamed body), with `dataset` (the people), `faults` and `log` beside.
+//! (credits, rate limits) → `page` (streamed body) → `render` (a person as JSON), with `dataset` (the
+//! people, drawn by `dice` from `vocab`), `faults` and `log` beside.
 
 mod cursor;
 pub mod dataset;
@@ -134,22 +135,22 @@ pub struct SandboxOptions {
     /// Requests per day per token (resets at midnight UTC). Off when absent.
     #[arg(long)]
     pub daily_limit: Option<u32>,
-    /// Probability of a 429 with Retry-After.
+    /// Probability that a search request gets a 429 with Retry-After.
     #[arg(long, default_value_t = 0.0)]
     pub fault_429: f64,
     /// `Retry-After` of injected 429s, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 1)]
     pub fault_retry_after: u64,
-    /// Probability of a 500, 502, 503 or 504 with an HTML body.
+    /// Probability that a search request gets a 500, 502, 503 or 504 with an HTML body.
     #[arg(long = "fault-5xx", default_value_t = 0.0)]
     pub fault_5xx: f64,
-    /// Probability of the connection closing before any response.
+    /// Probability that a search request's connection closes before any response.
     #[arg(long, default_value_t = 0.0)]
     pub fault_reset: f64,
-    /// Probability of a 200 whose body is cut short.
+    /// Probability that a search request that would be served gets a 200 whose body is cut short.
     #[arg(long, default_value_t = 0.0)]
     pub fault_truncate: f64,
-    /// Seed of the fault dice.
+    /// Seed of the fault and jitter dice (rolled per request, from the request number).
     #[arg(long, default_value_t = 0)]
     pub fault_seed: u64,
     /// Fixed latency added before every response, in milliseconds.
