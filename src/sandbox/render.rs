@@ -570,33 +570,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(test)]
-mod probe {
-    fn cpu() -> f64 {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-    }
-    #[test]
-    #[ignore]
-    fn render_speed() {
-        let d = super::super::dataset::Dataset::new(42, 20000, 0.2);
-        let mut buf = Vec::with_capacity(1 << 20);
-        let mut bytes = 0;
-        let t0 = cpu();
-        for round in 0..10 {
-            for i in 0..20000 {
-                let p = d.generate(i);
-                super::write_person(&mut buf, &p, &super::Projection::ALL);
-                if buf.len() > 1 << 19 {
-                    bytes += buf.len();
-                    buf.clear();
-                }
-            }
-            let _ = round;
-        }
-        let t = cpu() - t0;
-        println!("render: {:.2} us/person, {} MB", t / 200000.0 * 1e6, bytes / 1000000);
-    }
-}
