@@ -180,35 +180,36 @@ impl Dataset {
         };
         let places = COUNTRIES[usize::from(country.unwrap_or(home))].0.places.len();
         let place = d.index(places) as u8;
-        let mut t = Traits {
-            index,
-            hostile: index >= FIXED_HANDLES.len() as u64 && hostile_roll < self.hostile_share,
-            company,
-            company_visible,
-            country,
-            place,
-            title: None,
-            seniorities: Tags::Null,
-            departments: Tags::Null,
-            first: NameRef::default(),
-            last: NameRef::default(),
-        };
-        t.title = if d.chance(0.04) {
+        let hostile = index >= FIXED_HANDLES.len() as u64 && hostile_roll < self.hostile_share;
+        let title = if d.chance(0.04) {
             None
-        } else if t.hostile && d.chance(0.5) {
+        } else if hostile && d.chance(0.5) {
             Some(TitleRef::Hostile(d.index(vocab::HOSTILE_TITLES.len()) as u8))
         } else {
             Some(TitleRef::Plain(d.index(vocab::TITLES.len()) as u8))
         };
-        let (seniority, department) = match t.title {
+        let (seniority, department) = match title {
             Some(r) => (r.info().seniority_bit, r.info().department_bit),
             None => (1 << d.index(vocab::SENIORITIES.len()), 1 << d.index(vocab::DEPARTMENTS.len())),
         };
-        t.seniorities = Tags::draw(&mut d, seniority, vocab::SENIORITIES.len());
-        t.departments = Tags::draw(&mut d, department, vocab::DEPARTMENTS.len());
-        let pool = t.country.map_or(0, |c| COUNTRIES[usize::from(c)].0.names);
-        t.first = NameRef::draw(&mut d, t.hostile, pool, &vocab::FIRST_NAMES, vocab::HOSTILE_FIRST_NAMES.len());
-        t.last = NameRef::draw(&mut d, t.hostile, pool, &vocab::LAST_NAMES, vocab::HOSTILE_LAST_NAMES.len());
+        let seniorities = Tags::draw(&mut d, seniority, vocab::SENIORITIES.len());
+        let departments = Tags::draw(&mut d, department, vocab::DEPARTMENTS.len());
+        let pool = country.map_or(0, |c| COUNTRIES[usize::from(c)].0.names);
+        let first = NameRef::draw(&mut d, hostile, pool, &vocab::FIRST_NAMES, vocab::HOSTILE_FIRST_NAMES.len());
+        let last = NameRef::draw(&mut d, hostile, pool, &vocab::LAST_NAMES, vocab::HOSTILE_LAST_NAMES.len());
+        let mut t = Traits {
+            index,
+            hostile,
+            company,
+            company_visible,
+            country,
+            place,
+            title,
+            seniorities,
+            departments,
+            first,
+            last,
+        };
         if index < FIXED_HANDLES.len() as u64 {
             t.fix_office_person();
         }
@@ -610,10 +611,8 @@ pub(crate) fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 enum NameRef {
-    #[default]
-    Unset,
     Plain(u8, u8),
     Hostile(u8),
     Office(u8),
@@ -633,7 +632,6 @@ impl NameRef {
             NameRef::Plain(pool, i) => plain[usize::from(pool)][usize::from(i)],
             NameRef::Hostile(i) => hostile[usize::from(i)],
             NameRef::Office(i) => office(usize::from(i)),
-            NameRef::Unset => unreachable!("every person draws both names"),
         }
     }
 }
