@@ -1,1 +1,16 @@
-//! Sandbox behaviour over real HTTP.
+//! Sandbox behaviour over real HTTP, one submodule per point of the issue. Ground truth comes from
+//! `sandbox::dataset` (person i as JSON) and is filtered here with the tests' own reading of the filters,
+//! not with the server's code.
+
+mod auth;
+mod binary;
+mod credits;
+mod dataset;
+mod faults;
+mod filters;
+mod harness;
+mod limits;
+mod log;
+mod pagination;
+mod schema;
+mod validation;

@@ -1,0 +1,328 @@
+//! Which people match a query, in which order, and what the response reports about its inputs
+//! (lookalike seeds found or not, domains redirected or unknown). The result of a query is computed once
+//! and kept in a small cache keyed by the query hash, so walking pages does not rescan the dataset.
+//!
+//! Semantics, chosen to be predictable for tests:
+//! - an empty list is the same as no filter (as in Python, where `[]` is falsy);
+//! - list filters on one field are OR (any value matches), different filters are AND;
+//! - `jobTitleKeywords` matches whole words of `jobTitle`, case-insensitively; a keyword of several words
+//!   must appear as consecutive words;
+//! - lookalike results are ordered by similarity (see `Affinity`) to the found seeds (highest first, ties by index),
+//!   seeds excluded; when no seed is found there are no results;
+//! - `peoplePerCompany` keeps the first N people of each company domain in that order.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use super::dataset::{self, Dataset, Tags, Traits};
+use super::query::{Keywords, Query};
+use super::vocab::{self, COUNTRIES, DOMAIN_STATUSES};
+
+/// The ordered matches of one query and its per-query response fields.
+pub(crate) struct Matches {
+    order: Order,
+    /// `lookalikePeopleStatuses`: (found, not found), handles as given.
+    pub lookalike: Option<(Vec<String>, Vec<String>)>,
+    /// `redirectMap`: domain as given → domain followed.
+    pub redirects: Option<Vec<(String, String)>>,
+    /// `includeDomainsStatuses`: unknown domain as given → reason.
+    pub domain_statuses: Option<Vec<(String, &'static str)>>,
+}
+
+enum Order {
+    /// Everyone, by index: the unfiltered query needs no list.
+    All(u64),
+    List(Vec<u32>),
+}
+
+impl Matches {
+    pub fn total(&self) -> u64 {
+        match &self.order {
+            Order::All(n) => *n,
+            Order::List(list) => list.len() as u64,
+        }
+    }
+
+    /// Person index at `position` of the result list.
+    pub fn at(&self, position: u64) -> u64 {
+        match &self.order {
+            Order::All(_) => position,
+            Order::List(list) => u64::from(list[position as usize]),
+        }
+    }
+}
+
+/// A few recent queries' matches. Small, because a client walks one query at a time.
+pub(crate) struct Cache {
+    entries: Mutex<VecDeque<([u8; 16], Arc<Matches>)>>,
+}
+
+const CACHE_ENTRIES: usize = 16;
+
+impl Cache {
+    pub fn new() -> Self {
+        Cache { entries: Mutex::new(VecDeque::with_capacity(CACHE_ENTRIES)) }
+    }
+
+    pub fn get(&self, hash: &[u8; 16]) -> Option<Arc<Matches>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let i = entries.iter().position(|(h, _)| h == hash)?;
+        let entry = entries.remove(i)?;
+        let matches = entry.1.clone();
+        entries.push_front(entry);
+        Some(matches)
+    }
+
+    pub fn put(&self, hash: [u8; 16], matches: Arc<Matches>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(h, _)| *h != hash);
+        entries.truncate(CACHE_ENTRIES - 1);
+        entries.push_front((hash, matches));
+    }
+}
+
+/// How much a candidate resembles the seeds, summed over seeds: 3 for the same company domain, 2 for the
+/// same (non-null) country, and 1 per shared seniority and per shared department. The seeds are folded into
+/// counts, so scoring a candidate costs the same for one seed or a thousand.
+struct Affinity {
+    companies: HashMap<u32, u32>,
+    countries: [u32; 32],
+    seniorities: [u32; 32],
+    departments: [u32; 32],
+}
+
+impl Affinity {
+    fn of(seeds: &[Traits]) -> Affinity {
+        let mut a =
+            Affinity { companies: HashMap::new(), countries: [0; 32], seniorities: [0; 32], departments: [0; 32] };
+        for s in seeds {
+            *a.companies.entry(s.company).or_default() += 1;
+            if let Some(c) = s.country {
+                a.countries[usize::from(c)] += 1;
+            }
+            for bit in 0..32 {
+                a.seniorities[bit] += s.seniorities.mask() >> bit & 1;
+                a.departments[bit] += s.departments.mask() >> bit & 1;
+            }
+        }
+        a
+    }
+
+    fn score(&self, t: &Traits) -> u32 {
+        let shared =
+            |mask: u32, counts: &[u32; 32]| (0..32).filter(|b| mask >> b & 1 == 1).map(|b| counts[b]).sum::<u32>();
+        3 * self.companies.get(&t.company).copied().unwrap_or(0)
+            + 2 * t.country.map_or(0, |c| self.countries[usize::from(c)])
+            + shared(t.seniorities.mask(), &self.seniorities)
+            + shared(t.departments.mask(), &self.departments)
+    }
+}
+
+/// The applied filters, compiled against the dataset's vocabularies.
+struct Predicate {
+    countries: Option<u32>,
+    exclude_countries: u32,
+    seniorities: Option<u32>,
+    departments: Option<u32>,
+    exclude_departments: u32,
+    all_words: Vec<Vec<String>>,
+    any_words: Option<Vec<Vec<String>>>,
+    none_words: Vec<Vec<String>>,
+    include_people: Option<HashSet<u64>>,
+    exclude_people: HashSet<u64>,
+    company_sizes: Option<u32>,
+    include_companies: Option<HashSet<u32>>,
+    exclude_companies: HashSet<u32>,
+    seeds: HashSet<u64>,
+}
+
+/// Compute the matches of a query; this scans the dataset, so run it off the async threads.
+pub(crate) fn compute(query: &Query, dataset: &Dataset) -> Matches {
+    let body = &query.body;
+    let people = body.people_filters.as_ref();
+    let companies = body.companies_filters.as_ref();
+    let given = |list: Option<&Vec<String>>| list.filter(|l| !l.is_empty()).cloned();
+
+    let mut redirects = Vec::new();
+    let mut statuses = Vec::new();
+    let mut resolve = |domains: &[String], report_unknown: bool| -> HashSet<u32> {
+        let mut found = HashSet::new();
+        for domain in domains {
+            match dataset.resolve_domain(domain) {
+                Some((c, canonical)) => {
+                    if canonical != domain {
+                        redirects.push((domain.clone(), canonical.to_string()));
+                    }
+                    found.insert(c);
+                }
+                None if report_unknown => statuses.push((domain.clone(), domain_status(domain))),
+                None => {}
+            }
+        }
+        found
+    };
+    let include_domains = given(companies.and_then(|c| c.include_domains.as_ref()));
+    let exclude_domains = given(companies.and_then(|c| c.exclude_domains.as_ref()));
+    let include_companies = include_domains.as_ref().map(|d| resolve(d, true));
+    let exclude_companies = exclude_domains.as_ref().map(|d| resolve(d, false)).unwrap_or_default();
+
+    let handles = given(people.and_then(|p| p.lookalike_linkedin_handles.as_ref()));
+    let mut seeds = Vec::new();
+    let lookalike = handles.map(|handles| {
+        let (mut found, mut missing) = (Vec::new(), Vec::new());
+        for handle in handles {
+            match dataset.index_of_handle(&handle) {
+                Some(i) => {
+                    if !seeds.contains(&i) {
+                        seeds.push(i);
+                    }
+                    found.push(handle);
+                }
+                None => missing.push(handle),
+            }
+        }
+        (found, missing)
+    });
+
+    let ids = |list: Option<&Vec<String>>| -> Option<HashSet<u64>> {
+        given(list).map(|ids| ids.iter().filter_map(|id| dataset.index_of_id(id)).collect())
+    };
+    let keywords = people.and_then(|p| p.job_title_keywords.as_ref());
+    let phrases = |pick: fn(&Keywords) -> Option<&Vec<String>>| {
+        given(keywords.and_then(pick)).map(|k| k.iter().map(|w| dataset::words(w)).collect::<Vec<_>>())
+    };
+    let predicate = Predicate {
+        countries: given(people.and_then(|p| p.countries.as_ref())).map(|c| country_mask(&c)),
+        exclude_countries: given(people.and_then(|p| p.exclude_countries.as_ref())).map_or(0, |c| country_mask(&c)),
+        seniorities: given(people.and_then(|p| p.seniorities.as_ref())).map(|s| enum_mask(&s, &vocab::SENIORITIES)),
+        departments: given(people.and_then(|p| p.departments.as_ref())).map(|d| enum_mask(&d, &vocab::DEPARTMENTS)),
+        exclude_departments: given(people.and_then(|p| p.exclude_departments.as_ref()))
+            .map_or(0, |d| enum_mask(&d, &vocab::DEPARTMENTS)),
+        all_words: phrases(|k| k.all_of.as_ref()).unwrap_or_default(),
+        any_words: phrases(|k| k.any_of.as_ref()),
+        none_words: phrases(|k| k.none_of.as_ref()).unwrap_or_default(),
+        include_people: ids(people.and_then(|p| p.include_people_ids.as_ref())),
+        exclude_people: ids(people.and_then(|p| p.exclude_people_ids.as_ref())).unwrap_or_default(),
+        company_sizes: given(companies.and_then(|c| c.company_sizes.as_ref())).map(|s| {
+            let sizes: Vec<&str> = vocab::COMPANY_SIZES.iter().map(|(name, _, _)| *name).collect();
+            enum_mask(&s, &sizes)
+        }),
+        include_companies,
+        exclude_companies,
+        seeds: seeds.iter().copied().collect(),
+    };
+
+    let order = if predicate.is_everyone() && lookalike.is_none() && body.people_per_company.is_none() {
+        Order::All(dataset.len())
+    } else if lookalike.is_some() && seeds.is_empty() {
+        Order::List(Vec::new())
+    } else {
+        let mut hits: Vec<(u32, u64, u32)> = Vec::new();
+        let affinity = (!seeds.is_empty()).then(|| {
+            let seeds: Vec<Traits> = seeds.iter().map(|&i| dataset.traits(i)).collect();
+            Affinity::of(&seeds)
+        });
+        for i in 0..dataset.len() {
+            let t = dataset.traits(i);
+            if predicate.admits(&t, dataset) {
+                let score = affinity.as_ref().map_or(0, |a| a.score(&t));
+                hits.push((score, i, t.company));
+            }
+        }
+        if affinity.is_some() {
+            hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        let mut per_company: HashMap<u32, u64> = HashMap::new();
+        let cap = body.people_per_company.unwrap_or(u64::MAX);
+        let list = hits
+            .into_iter()
+            .filter(|(_, _, company)| {
+                let seen = per_company.entry(*company).or_default();
+                *seen += 1;
+                *seen <= cap
+            })
+            .map(|(_, i, _)| i as u32)
+            .collect();
+        Order::List(list)
+    };
+    let any_domains = include_domains.is_some() || exclude_domains.is_some();
+    Matches {
+        order,
+        lookalike,
+        redirects: any_domains.then_some(redirects),
+        domain_statuses: include_domains.is_some().then_some(statuses),
+    }
+}
+
+impl Predicate {
+    fn is_everyone(&self) -> bool {
+        self.countries.is_none()
+            && self.exclude_countries == 0
+            && self.seniorities.is_none()
+            && self.departments.is_none()
+            && self.exclude_departments == 0
+            && self.all_words.is_empty()
+            && self.any_words.is_none()
+            && self.none_words.is_empty()
+            && self.include_people.is_none()
+            && self.exclude_people.is_empty()
+            && self.company_sizes.is_none()
+            && self.include_companies.is_none()
+            && self.exclude_companies.is_empty()
+    }
+
+    fn admits(&self, t: &Traits, dataset: &Dataset) -> bool {
+        let country = t.country.map_or(0, |c| 1u32 << c);
+        let tags = |tags: Tags, want: Option<u32>| want.is_none_or(|w| tags.mask() & w != 0);
+        if self.seeds.contains(&t.index)
+            || self.countries.is_some_and(|c| c & country == 0)
+            || self.exclude_countries & country != 0
+            || !tags(t.seniorities, self.seniorities)
+            || !tags(t.departments, self.departments)
+            || t.departments.mask() & self.exclude_departments != 0
+            || self.include_people.as_ref().is_some_and(|ids| !ids.contains(&t.index))
+            || self.exclude_people.contains(&t.index)
+            || self.include_companies.as_ref().is_some_and(|c| !c.contains(&t.company))
+            || self.exclude_companies.contains(&t.company)
+        {
+            return false;
+        }
+        if let Some(sizes) = self.company_sizes {
+            let size = t.company_visible.then(|| dataset.company(t.company).size).flatten();
+            if size.is_none_or(|s| sizes & (1 << s) == 0) {
+                return false;
+            }
+        }
+        let words: &[String] = t.title.map_or(&[], |r| &r.info().words);
+        self.all_words.iter().all(|k| contains_phrase(words, k))
+            && self.any_words.as_ref().is_none_or(|any| any.iter().any(|k| contains_phrase(words, k)))
+            && !self.none_words.iter().any(|k| contains_phrase(words, k))
+    }
+}
+
+/// Whether `phrase` occurs as consecutive words of `words`; a phrase without words matches nothing.
+fn contains_phrase(words: &[String], phrase: &[String]) -> bool {
+    !phrase.is_empty() && words.windows(phrase.len()).any(|w| w == phrase)
+}
+
+fn country_mask(codes: &[String]) -> u32 {
+    codes
+        .iter()
+        .filter_map(|code| COUNTRIES.iter().position(|(c, _)| c.code.eq_ignore_ascii_case(code.trim())))
+        .fold(0, |m, i| m | 1 << i)
+}
+
+fn enum_mask(values: &[String], list: &[&str]) -> u32 {
+    values.iter().filter_map(|v| list.iter().position(|x| x == v)).fold(0, |m, i| m | 1 << i)
+}
+
+/// Why Ocean has no data for a domain: "invalid domain" when it cannot be one, otherwise a stable pick
+/// among the schema's reasons.
+fn domain_status(domain: &str) -> &'static str {
+    if !dataset::is_plausible_domain(domain) {
+        return "invalid domain";
+    }
+    let h = domain.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let reasons: Vec<&str> = DOMAIN_STATUSES.iter().copied().filter(|s| *s != "invalid domain").collect();
+    reasons[(h % reasons.len() as u64) as usize]
+}
