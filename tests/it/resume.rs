@@ -53,9 +53,9 @@ fn mark(world: &World) -> usize {
 }
 
 fn kill_nine_many_times(format: &str) {
-    let people = 5000;
+    let people = 8000;
     let expected = reference(format, people);
-    let world = World::new(people, |o| o.latency_ms = 3);
+    let world = World::new(people, |o| o.latency_ms = 10);
     world.write("job.toml", JOB);
     let output = format!("output/resumable.{format}");
     let mut kills = 0;
@@ -68,7 +68,7 @@ fn kill_nine_many_times(format: &str) {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rand::random_range(5..120)));
+        std::thread::sleep(Duration::from_millis(rand::random_range(5..80)));
         if child.try_wait().unwrap().is_some() {
             break; // finished before the kill: the export is complete
         }
