@@ -1,0 +1,260 @@
+//! End-to-end benchmark of the exporter against the sandbox: the Performance issue's four targets,
+//! each ratio measured in one run.
+//!
+//! `cargo bench --bench export` (add `-- quick` for a smaller, faster pass)
+//!
+//! The sandbox runs as its own process (`ocean-export sandbox`), and so does every export (`ocean-export
+//! run`), so an export's peak RSS and CPU are its own (`wait4`). Exports write to `/dev/shm` when it
+//! exists, so that the figures measure the exporter rather than this machine's disk; one CSV run also
+//! writes to the disk (`target/`), for information.
+//!
+//! 1. Overhead: people/s of the exporter versus a bare client that walks the same pages and discards
+//!    them (target: at least 0.8), on 1 000 000 people at page size 1 000, CSV and NDJSON.
+//! 2. Memory: peak RSS at page size 10 000 with the hostile 20 KB summaries (target: at most 64 MiB),
+//!    and for 1 000 000 people against 100 000 (target: at most 1.2 times).
+//! 3. Overlap: with 300 ms of sandbox latency per page, pages/s against 1/latency (target: 95 %).
+//! 4. Start-up: from process start to the first request at the sandbox (target: at most 50 ms).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ocean-export");
+const TOKEN: &str = "sandbox-token";
+
+/// A sandbox process; killed when dropped.
+struct Sandbox {
+    child: Child,
+    url: String,
+    log: Option<PathBuf>,
+}
+
+impl Sandbox {
+    fn start(people: u64, extra: &[&str], log: Option<&Path>) -> Sandbox {
+        let mut command = Command::new(BIN);
+        command.args(["sandbox", "--bind", "127.0.0.1:0", "--people", &people.to_string()]).args(extra);
+        if let Some(log) = log {
+            command.arg("--log").arg(log);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("the sandbox starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("OCEAN_BASE_URL=").expect("the sandbox prints its URL").to_owned();
+        Sandbox { child, url, log: log.map(Path::to_owned) }
+    }
+
+    /// Arrival times (ms since the epoch) of the requests the sandbox logged.
+    fn arrivals(&self) -> Vec<f64> {
+        let text = std::fs::read_to_string(self.log.as_ref().expect("a log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["unix_ms"].as_f64())
+            .collect()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one export process took.
+struct Run {
+    seconds: f64,
+    cpu_seconds: f64,
+    max_rss_mib: f64,
+}
+
+/// Runs `ocean-export run` to completion and measures it.
+#[expect(clippy::zombie_processes, reason = "the child is reaped by wait4, which also reports its resource usage")]
+fn export(dir: &Path, sandbox: &Sandbox, size: u64, format: &str, output: &Path) -> Run {
+    let job = dir.join("job.toml");
+    std::fs::write(&job, format!("name = \"bench\"\n[search]\nsize = {size}\n[api]\nrequests_per_minute = 1000000\n"))
+        .unwrap();
+    let _ = std::fs::remove_file(output);
+    let started = Instant::now();
+    let child = Command::new(BIN)
+        .args(["run", job.to_str().unwrap(), "--quiet", "--fresh", "--format", format, "--base-url", &sandbox.url])
+        .arg("--output")
+        .arg(output)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .env("OCEAN_API_TOKEN", TOKEN)
+        .env_remove("RUST_LOG")
+        .spawn()
+        .expect("the exporter starts");
+    let (status, usage) = wait4(&child);
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(status, 0, "the export failed");
+    let _ = std::fs::remove_file(output);
+    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Run {
+        seconds,
+        cpu_seconds: cpu(usage.ru_utime) + cpu(usage.ru_stime),
+        max_rss_mib: usage.ru_maxrss as f64 / 1024.0,
+    }
+}
+
+/// Waits for a child and returns its exit code and resource usage.
+fn wait4(child: &Child) -> (i32, libc::rusage) {
+    let mut status = 0;
+    // SAFETY: wait4 writes only into the two structs it is given; the child is ours and not yet waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: see above.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4");
+    (libc::WEXITSTATUS(status), usage)
+}
+
+/// A bare client: walks every page of the unfiltered query, streaming and discarding each body, taking
+/// the cursor from its end. Returns people, bytes and seconds.
+fn bare_walk(sandbox: &Sandbox, size: u64, people: u64) -> (u64, u64, f64) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let url = format!("{}/v3/search/people", sandbox.url);
+    runtime.block_on(async move {
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let started = Instant::now();
+            let (mut cursor, mut bytes) = (None::<String>, 0u64);
+            loop {
+                let mut body = serde_json::json!({ "size": size });
+                if let Some(cursor) = &cursor {
+                    body["searchAfter"] = serde_json::json!(cursor);
+                }
+                let mut response = client.post(&url).header("x-api-token", TOKEN).json(&body).send().await.unwrap();
+                assert!(response.status().is_success());
+                // Only the end of the body is kept, to find the cursor.
+                let mut tail: Vec<u8> = Vec::new();
+                while let Some(chunk) = response.chunk().await.unwrap() {
+                    bytes += chunk.len() as u64;
+                    tail.extend_from_slice(&chunk[chunk.len().saturating_sub(4096)..]);
+                    tail.drain(..tail.len().saturating_sub(4096));
+                }
+                let key = b"\"searchAfter\":\"";
+                cursor = memchr::memmem::rfind(&tail, key).map(|at| {
+                    let rest = &tail[at + key.len()..];
+                    String::from_utf8_lossy(&rest[..memchr::memchr(b'"', rest).unwrap()]).into_owned()
+                });
+                if cursor.is_none() {
+                    return (people, bytes, started.elapsed().as_secs_f64());
+                }
+            }
+        })
+        .await
+        .unwrap()
+    })
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let big: u64 = if quick { 200_000 } else { 1_000_000 };
+    let scratch = tempfile::tempdir_in(if Path::new("/dev/shm").exists() { "/dev/shm" } else { "/tmp" }).unwrap();
+    let dir = scratch.path();
+    println!(
+        "ocean-export end-to-end benchmark ({}), load average {}",
+        if quick { "quick" } else { "full" },
+        load_average()
+    );
+
+    // 1. Overhead, and the 1 M half of the memory ratio.
+    let sandbox = Sandbox::start(big, &[], None);
+    let _warm = bare_walk(&sandbox, 1000, big.min(100_000));
+    let (people, bytes, bare_seconds) = bare_walk(&sandbox, 1000, big);
+    let bare_rate = people as f64 / bare_seconds;
+    println!("\n1. overhead, {people} people at page size 1 000 (output in {})", dir.display());
+    println!("   bare client:  {bare_rate:>9.0} people/s  {:>6.0} MB/s", bytes as f64 / bare_seconds / 1e6);
+    let mut big_rss = 0.0f64;
+    for format in ["csv", "ndjson"] {
+        let run = export(dir, &sandbox, 1000, format, &dir.join(format!("out.{format}")));
+        let rate = people as f64 / run.seconds;
+        big_rss = big_rss.max(run.max_rss_mib);
+        println!(
+            "   export {format:<6} {rate:>9.0} people/s  {:>6.0} MB/s  ratio {:.2} (target >= 0.80: {})  cpu {:.1} s, peak RSS {:.1} MiB",
+            bytes as f64 / run.seconds / 1e6,
+            rate / bare_rate,
+            verdict(rate / bare_rate >= 0.8),
+            run.cpu_seconds,
+            run.max_rss_mib
+        );
+    }
+    let disk = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-out.csv");
+    let run = export(dir, &sandbox, 1000, "csv", &disk);
+    println!(
+        "   export csv to disk ({}): {:.0} people/s, ratio {:.2} (information: fsync per page on this disk)",
+        disk.display(),
+        people as f64 / run.seconds,
+        people as f64 / run.seconds / bare_rate
+    );
+    drop(sandbox);
+
+    // 2. Memory.
+    println!("\n2. memory (peak RSS of the export process)");
+    let sandbox = Sandbox::start(100_000, &[], None);
+    let small = export(dir, &sandbox, 1000, "csv", &dir.join("out.csv"));
+    let ratio = big_rss / small.max_rss_mib;
+    println!(
+        "   100 000 people: {:.1} MiB; {big} people: {big_rss:.1} MiB; ratio {ratio:.2} (target <= 1.20: {})",
+        small.max_rss_mib,
+        verdict(ratio <= 1.2)
+    );
+    for format in ["csv", "ndjson"] {
+        let run = export(dir, &sandbox, 10_000, format, &dir.join(format!("out.{format}")));
+        println!(
+            "   page size 10 000, {format}: {:.1} MiB (target <= 64 MiB: {})",
+            run.max_rss_mib,
+            verdict(run.max_rss_mib <= 64.0)
+        );
+    }
+    drop(sandbox);
+
+    // 3. Overlap.
+    let pages = if quick { 10 } else { 20 };
+    let sandbox = Sandbox::start(pages * 1000, &["--latency-ms", "300"], None);
+    let run = export(dir, &sandbox, 1000, "csv", &dir.join("out.csv"));
+    let rate = pages as f64 / run.seconds;
+    let ideal = 1.0 / 0.3;
+    println!(
+        "\n3. overlap, {pages} pages of 1 000 with 300 ms latency: {rate:.2} pages/s, {:.1} % of 1/latency (target >= 95 %: {})",
+        100.0 * rate / ideal,
+        verdict(rate / ideal >= 0.95)
+    );
+    drop(sandbox);
+
+    // 4. Start-up: process start to the first request's arrival, from the sandbox's log.
+    let log = dir.join("requests.jsonl");
+    let sandbox = Sandbox::start(1000, &[], Some(&log));
+    let mut delays = Vec::new();
+    for _ in 0..11 {
+        let seen = sandbox.arrivals().len();
+        let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0;
+        export(dir, &sandbox, 1000, "csv", &dir.join("out.csv"));
+        let first = sandbox.arrivals()[seen];
+        delays.push(first - before);
+    }
+    delays.sort_by(f64::total_cmp);
+    let median = delays[delays.len() / 2];
+    println!(
+        "\n4. start-up to first request: median {median:.1} ms, min {:.1} ms, max {:.1} ms over {} runs (target <= 50 ms: {})",
+        delays[0],
+        delays[delays.len() - 1],
+        delays.len(),
+        verdict(median <= 50.0)
+    );
+    println!("\nload average after: {}", load_average());
+}
