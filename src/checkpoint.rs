@@ -262,7 +262,8 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(checkpoint: &Checkpoint) -> Report {
+    /// The report of a completed export whose published file has this SHA-256.
+    pub fn new(checkpoint: &Checkpoint, sha256: String) -> Report {
         let c = checkpoint;
         let total = c.last_total.or(c.first_total);
         Report {
@@ -287,7 +288,7 @@ impl Report {
             include_domains_statuses: c.include_domains_statuses.clone(),
             redirect_map: c.redirect_map.clone(),
             bytes: c.position.bytes,
-            sha256: c.position.sha256.clone(),
+            sha256,
         }
     }
 

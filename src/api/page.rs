@@ -191,8 +191,10 @@ impl PageParser {
             &joined
         };
         let (whole, cut) = bytes.split_at(complete_prefix(bytes));
-        let text = std::str::from_utf8(whole).map_err(|e| {
-            PageError::Malformed(format!("the page is not UTF-8 (near byte {})", self.buf.len() + e.valid_up_to()))
+        // simdutf8: the same check as std, several times faster on text that is not ASCII.
+        let text = simdutf8::basic::from_utf8(whole).map_err(|_| {
+            let at = std::str::from_utf8(whole).err().map_or(0, |e| e.valid_up_to());
+            PageError::Malformed(format!("the page is not UTF-8 (near byte {})", self.buf.len() + at))
         })?;
         self.buf.push_str(text);
         self.partial_char = cut.to_vec();

@@ -117,8 +117,8 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
     };
     let resumed_at = (checkpoint.resumes > 0).then_some(checkpoint.position.people);
 
-    let position = match sink {
-        None => checkpoint.position.clone(),
+    let sha256 = match sink {
+        None => crate::sink::file_sha256(&checkpoint.output).map_err(FetchError::Sink)?,
         Some(mut sink) => {
             let settings = &job.settings;
             let pacer = Pacer::new(settings.api.requests_per_minute);
@@ -154,8 +154,7 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
             sink.publish(&checkpoint.output).map_err(FetchError::Sink)?
         }
     };
-    debug_assert_eq!(position, checkpoint.position);
-    let report = Report::new(&checkpoint);
+    let report = Report::new(&checkpoint, sha256);
     let report_path = report.write().map_err(FetchError::Checkpoint)?;
     state.clear().map_err(FetchError::Checkpoint)?;
     if log.log_format == LogFormat::Json {

@@ -2,6 +2,7 @@
 //! commit and rollback, so that a failed or abandoned page leaves no trace in the output.
 
 pub mod csv;
+mod digest;
 pub mod ndjson;
 mod seen;
 
@@ -12,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::api::{Person, PersonSink};
 use crate::durable;
+use digest::Digest;
 use seen::Seen;
 
 /// Output format.
@@ -61,8 +63,9 @@ pub struct SinkOptions {
 pub struct Position {
     /// Length of the partial file.
     pub bytes: u64,
-    /// SHA-256 of those bytes, hex.
-    pub sha256: String,
+    /// XXH3-64 of those bytes, hex: cheap enough to keep on the hot path, enough to catch a partial file
+    /// that changed since the checkpoint.
+    pub checksum: String,
     /// People written (each with a distinct id).
     pub people: u64,
     /// People skipped because an earlier page already had their id.
@@ -89,18 +92,18 @@ pub enum SinkError {
     Mismatch { path: PathBuf, reason: String },
 }
 
-/// The partial file, with the length and hash of everything appended to it.
+/// The partial file, with the length and checksum of everything appended to it.
 struct Output {
     path: PathBuf,
     file: File,
-    hasher: Sha256,
+    checksum: Xxh3Default,
     len: u64,
 }
 
 impl Output {
     fn append(&mut self, bytes: &[u8]) -> Result<(), SinkError> {
         self.file.write_all(bytes).map_err(|source| SinkError::Write { path: self.path.clone(), source })?;
-        self.hasher.update(bytes);
+        self.checksum.update(bytes);
         self.len += bytes.len() as u64;
         Ok(())
     }
@@ -154,7 +157,9 @@ pub struct Sink {
     encoder: Encoder,
     seen: Seen,
     committed: Position,
-    committed_hasher: Sha256,
+    committed_checksum: Xxh3Default,
+    /// The SHA-256 of the committed output, for the report, computed on its own thread.
+    digest: Digest,
     page: PageCounts,
     page_limit: Option<u64>,
 }
@@ -166,8 +171,9 @@ impl Sink {
         durable::sync_dir(partial.parent().unwrap_or(Path::new("."))).map_err(write_error(partial))?;
         let seen_file = durable::open_private(seen, true).map_err(write_error(seen))?;
         let seen = Seen::load(seen_file, 0).map_err(write_error(seen))?;
-        let out = Output { path: partial.to_owned(), file, hasher: Sha256::new(), len: 0 };
-        let mut sink = Sink::assemble(out, seen, options, Position::default());
+        let out = Output { path: partial.to_owned(), file, checksum: Xxh3Default::new(), len: 0 };
+        let digest = Digest::start(partial, 0).map_err(write_error(partial))?;
+        let mut sink = Sink::assemble(out, seen, digest, options, Position::default());
         if let Encoder::Csv(csv) = &mut sink.encoder {
             if options.bom {
                 sink.spool.lock().extend_from_slice("\u{feff}".as_bytes());
@@ -187,9 +193,8 @@ impl Sink {
         if len < at.bytes {
             return Err(mismatch(format!("{len} bytes, but the checkpoint recorded {}", at.bytes)));
         }
-        let (hasher, copied) = hash_prefix(&mut file, at.bytes).map_err(write_error(partial))?;
-        let digest = hex::encode(hasher.clone().finalize());
-        if copied != at.bytes || digest != at.sha256 {
+        let (checksum, copied) = checksum_prefix(&mut file, at.bytes).map_err(write_error(partial))?;
+        if copied != at.bytes || hex_u64(checksum.digest()) != at.checksum {
             return Err(mismatch("its content changed since the checkpoint".to_owned()));
         }
         file.set_len(at.bytes).map_err(write_error(partial))?;
@@ -197,11 +202,12 @@ impl Sink {
         let seen_file = durable::open_private(seen, false).map_err(write_error(seen))?;
         let seen = Seen::load(seen_file, at.people)
             .map_err(|e| SinkError::Mismatch { path: seen.to_owned(), reason: e.to_string() })?;
-        let out = Output { path: partial.to_owned(), file, hasher, len: at.bytes };
-        Ok(Sink::assemble(out, seen, options, at.clone()))
+        let out = Output { path: partial.to_owned(), file, checksum, len: at.bytes };
+        let digest = Digest::start(partial, at.bytes).map_err(write_error(partial))?;
+        Ok(Sink::assemble(out, seen, digest, options, at.clone()))
     }
 
-    fn assemble(out: Output, seen: Seen, options: &SinkOptions, committed: Position) -> Sink {
+    fn assemble(out: Output, seen: Seen, digest: Digest, options: &SinkOptions, committed: Position) -> Sink {
         let spool = Spool::default();
         let encoder = match options.format {
             Format::Csv => Encoder::Csv(Box::new(CsvEncoder {
@@ -215,8 +221,18 @@ impl Sink {
             })),
             Format::Ndjson => Encoder::Ndjson,
         };
-        let committed_hasher = out.hasher.clone();
-        Sink { out, spool, encoder, seen, committed, committed_hasher, page: PageCounts::default(), page_limit: None }
+        let committed_checksum = out.checksum.clone();
+        Sink {
+            out,
+            spool,
+            encoder,
+            seen,
+            committed,
+            committed_checksum,
+            digest,
+            page: PageCounts::default(),
+            page_limit: None,
+        }
     }
 
     /// At most this many more people are written on the page in progress (`None`: no limit).
@@ -254,10 +270,11 @@ impl Sink {
         self.drain()?;
         self.out.file.sync_data().map_err(|e| self.out.error(e))?;
         let people = self.seen.commit().map_err(|e| self.out.error(e))?;
-        self.committed_hasher = self.out.hasher.clone();
+        self.committed_checksum = self.out.checksum.clone();
+        self.digest.advance(self.out.len);
         self.committed = Position {
             bytes: self.out.len,
-            sha256: hex::encode(self.out.hasher.clone().finalize()),
+            checksum: hex_u64(self.out.checksum.digest()),
             people,
             duplicates: self.committed.duplicates + self.page.duplicates,
             without_id: self.committed.without_id + self.page.without_id,
@@ -278,16 +295,18 @@ impl Sink {
         self.out.file.set_len(at).map_err(|e| self.out.error(e))?;
         self.out.file.seek(SeekFrom::Start(at)).map_err(|e| self.out.error(e))?;
         self.out.len = at;
-        self.out.hasher = self.committed_hasher.clone();
+        self.out.checksum = self.committed_checksum.clone();
         Ok(())
     }
 
-    /// Renames the completed partial file to `path`, durably. Call after the last commit.
-    pub fn publish(self, path: &Path) -> Result<Position, SinkError> {
+    /// Renames the completed partial file to `path`, durably, and returns its SHA-256. Call after the
+    /// last commit.
+    pub fn publish(self, path: &Path) -> Result<String, SinkError> {
         let write_error = |source| SinkError::Write { path: path.to_owned(), source };
         self.out.file.sync_all().map_err(write_error)?;
+        let sha256 = self.digest.finish(self.committed.bytes).map_err(|e| self.out.error(e))?;
         durable::rename(&self.out.path, path).map_err(write_error)?;
-        Ok(self.committed)
+        Ok(sha256)
     }
 }
 
@@ -295,10 +314,10 @@ fn write_error(path: &Path) -> impl FnOnce(io::Error) -> SinkError + '_ {
     move |source| SinkError::Write { path: path.to_owned(), source }
 }
 
-/// Hashes the first `len` bytes of a file; returns the hasher and how many bytes there were.
-fn hash_prefix(file: &mut File, len: u64) -> io::Result<(Sha256, u64)> {
+/// The XXH3-64 of a file's first `len` bytes, and how many bytes there were.
+fn checksum_prefix(file: &mut File, len: u64) -> io::Result<(Xxh3Default, u64)> {
     file.seek(SeekFrom::Start(0))?;
-    let mut hasher = Sha256::new();
+    let mut hasher = Xxh3Default::new();
     let mut reader = file.take(len);
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0;
@@ -310,6 +329,15 @@ fn hash_prefix(file: &mut File, len: u64) -> io::Result<(Sha256, u64)> {
         hasher.update(&buf[..n]);
         total += n as u64;
     }
+}
+
+fn hex_u64(value: u64) -> String {
+    format!("{value:016x}")
+}
+
+/// The SHA-256 (hex) of a file, for a report written after the file was published.
+pub fn file_sha256(path: &Path) -> Result<String, SinkError> {
+    digest::file_sha256(path).map_err(write_error(path))
 }
 
 fn csv_io(err: ::csv::Error) -> io::Error {

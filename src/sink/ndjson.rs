@@ -1,35 +1,41 @@
 //! NDJSON lines from people: each person exactly as the API sent it, minus whitespace between tokens.
 
 /// Copies JSON text without the whitespace between tokens, so a pretty-printed person still fits one line.
-/// Strings, escapes, numbers and key order are kept byte for byte.
+/// Strings, escapes, numbers and key order are kept byte for byte. Works a stretch at a time (the text
+/// between strings, then a whole string), since a compact person has no whitespace to drop.
 pub fn minify_into(json: &[u8], out: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < json.len() {
-        let byte = json[i];
-        if byte == b'"' {
-            // Copy the whole string, jumping from quote or backslash to the next.
-            let start = i;
-            i += 1;
-            loop {
-                match memchr::memchr2(b'"', b'\\', &json[i..]) {
-                    Some(j) if json[i + j] == b'\\' => i += j + 2,
-                    Some(j) => {
-                        i += j + 1;
-                        break;
-                    }
-                    None => {
-                        i = json.len();
-                        break;
-                    }
+    let is_space = |b: &u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    out.reserve(json.len());
+    let mut at = 0;
+    while at < json.len() {
+        let quote = memchr::memchr(b'"', &json[at..]).map_or(json.len(), |i| at + i);
+        let between = &json[at..quote];
+        if between.iter().any(is_space) {
+            out.extend(between.iter().filter(|b| !is_space(b)));
+        } else {
+            out.extend_from_slice(between);
+        }
+        if quote == json.len() {
+            break;
+        }
+        // The string, from its opening quote to past its closing one, jumping over escapes.
+        let mut end = quote + 1;
+        loop {
+            match memchr::memchr2(b'"', b'\\', &json[end..]) {
+                Some(i) if json[end + i] == b'\\' => end += i + 2,
+                Some(i) => {
+                    end += i + 1;
+                    break;
+                }
+                None => {
+                    end = json.len();
+                    break;
                 }
             }
-            out.extend_from_slice(&json[start..i.min(json.len())]);
-        } else {
-            if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
-                out.push(byte);
-            }
-            i += 1;
         }
+        let end = end.min(json.len());
+        out.extend_from_slice(&json[quote..end]);
+        at = end;
     }
 }
 
