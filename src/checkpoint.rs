@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::SeedStatuses;
 use crate::durable;
+use crate::job::Job;
 use crate::sink::{Format, Position};
 
 /// Version of the checkpoint format; another version is refused rather than guessed at.
@@ -58,8 +59,9 @@ pub struct Checkpoint {
     pub job: String,
     /// Hash of what decides the output's content; a resume with another fingerprint is refused.
     pub fingerprint: String,
-    pub format: Format,
-    /// The output path, resolved once (so a `{date}` in it does not move at midnight).
+    /// The output path as configured; a resume with another one is refused.
+    pub output_template: String,
+    /// The output path, resolved once and absolute (so a `{date}` in it does not move at midnight).
     pub output: PathBuf,
     /// RFC 3339.
     pub started_at: String,
@@ -70,12 +72,13 @@ pub struct Checkpoint {
     pub cursors_sent: Vec<u64>,
     /// The walk ended; only publishing the file is left.
     pub walk_done: bool,
+    /// The last page's cursor was one the API had returned before: following it would loop.
+    pub repeated_cursor: bool,
     /// The walk stopped at `max_records` or `max_credits`.
     pub limit_reached: bool,
     pub position: Position,
     pub counters: Counters,
-    /// `total` of the first page and of the latest.
-    pub first_total: Option<u64>,
+    /// `total` of the latest page.
     pub last_total: Option<u64>,
     pub seed_statuses: SeedStatuses,
     pub include_domains_statuses: BTreeMap<String, String>,
@@ -83,23 +86,23 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// The state of an export that has not fetched anything yet.
-    pub fn new(job: &str, fingerprint: &str, format: Format, output: &Path, position: Position) -> Checkpoint {
+    /// The state of an export of `job` into `output` that has not fetched anything yet.
+    pub fn new(job: &Job, output: &Path, position: Position) -> Checkpoint {
         Checkpoint {
             version: VERSION,
-            job: job.to_owned(),
-            fingerprint: fingerprint.to_owned(),
-            format,
+            job: job.name.clone(),
+            fingerprint: job.fingerprint(),
+            output_template: job.output_template.clone(),
             output: output.to_owned(),
             started_at: jiff::Timestamp::now().to_string(),
             resumes: 0,
             cursor: None,
             cursors_sent: Vec::new(),
             walk_done: false,
+            repeated_cursor: false,
             limit_reached: false,
             position,
             counters: Counters::default(),
-            first_total: None,
             last_total: None,
             seed_statuses: SeedStatuses::default(),
             include_domains_statuses: BTreeMap::new(),
@@ -163,7 +166,7 @@ impl StateDir {
         Ok(StateDir { dir: dir.to_owned(), _lock: lock })
     }
 
-    pub fn path(&self) -> &Path {
+    pub fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -249,7 +252,8 @@ pub struct Report {
     pub without_id: u64,
     /// `total` as the API last reported it.
     pub total: Option<u64>,
-    /// `total` minus the people written, when the API reported a total.
+    /// `total` minus the people the API returned, when it reported a total (duplicates and people without
+    /// an id count as returned: they came, they just were not written).
     pub shortfall: Option<i64>,
     pub limit_reached: bool,
     pub seed_statuses: SeedStatuses,
@@ -262,14 +266,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// The report of a completed export whose published file has this SHA-256.
-    pub fn new(checkpoint: &Checkpoint, sha256: String) -> Report {
+    /// The report of a completed export whose published file has this format and SHA-256.
+    pub fn new(checkpoint: &Checkpoint, format: Format, sha256: String) -> Report {
         let c = checkpoint;
-        let total = c.last_total.or(c.first_total);
+        let total = c.last_total;
         Report {
             job: c.job.clone(),
             output: c.output.clone(),
-            format: c.format,
+            format,
             started_at: c.started_at.clone(),
             finished_at: jiff::Timestamp::now().to_string(),
             resumes: c.resumes,
@@ -282,7 +286,7 @@ impl Report {
             duplicates: c.position.duplicates,
             without_id: c.position.without_id,
             total,
-            shortfall: total.map(|t| t as i64 - c.position.people as i64),
+            shortfall: total.map(|t| t as i64 - c.counters.returned as i64),
             limit_reached: c.limit_reached,
             seed_statuses: c.seed_statuses.clone(),
             include_domains_statuses: c.include_domains_statuses.clone(),
@@ -312,7 +316,17 @@ mod tests {
     use super::*;
 
     fn sample() -> Checkpoint {
-        let mut c = Checkpoint::new("job", "fp", Format::Csv, Path::new("out/x.csv"), Position::default());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        std::fs::write(&path, "[search]\n").unwrap();
+        let context = crate::job::Context {
+            overrides: Default::default(),
+            environment: Vec::new(),
+            user_settings: None,
+            now: jiff::ZonedDateTime::now(),
+        };
+        let job = crate::job::load(&path, &context).unwrap();
+        let mut c = Checkpoint::new(&job, Path::new("/out/x.csv"), Position::default());
         c.cursor = Some("abc".into());
         c.counters.pages = 3;
         c

@@ -168,13 +168,15 @@ impl Client {
             .get(LOCATION)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .unwrap_or_else(|| "(no Location header)".to_owned());
-        let detail = Detail::from_body(&read_capped(response, ERROR_BODY_CAP).await);
+        let mut detail = Detail::from_body(&read_capped(response, ERROR_BODY_CAP).await);
+        // An API (or proxy) that echoes the request, header included, must not get the token printed.
+        detail.redact(self.token.expose());
         Err(match status.as_u16() {
             402 => ApiError::OutOfCredits { detail },
             429 => ApiError::RateLimited { retry_after, detail },
             300..=399 => ApiError::Redirected { status, location },
             400..=499 => ApiError::Rejected { status, detail },
-            500..=599 => ApiError::Server { status, detail },
+            500..=599 => ApiError::Server { status, retry_after, detail },
             _ => ApiError::Malformed(format!("unexpected status {status}: {detail}")),
         })
     }
@@ -192,20 +194,24 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
     out
 }
 
-/// `Retry-After` in seconds or as an HTTP date.
+/// The longest wait a `Retry-After` is taken to ask for (a year); anything longer is the same answer.
+const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `Retry-After` in seconds or as an HTTP date, at most a year.
 pub fn parse_retry_after(value: &HeaderValue) -> Option<Duration> {
     let text = value.to_str().ok()?.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    if let Ok(seconds) = text.parse::<f64>()
+    let wait = if let Ok(seconds) = text.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else if let Ok(seconds) = text.parse::<f64>()
         && seconds.is_finite()
         && seconds >= 0.0
     {
-        return Some(Duration::from_secs_f64(seconds.min(1e9)));
-    }
-    let when = httpdate::parse_http_date(text).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+        Duration::from_secs_f64(seconds.min(LONGEST_RETRY_AFTER.as_secs_f64()))
+    } else {
+        let when = httpdate::parse_http_date(text).ok()?;
+        when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(LONGEST_RETRY_AFTER))
 }
 
 /// The body of a 200, read chunk by chunk under a size cap.
@@ -230,11 +236,6 @@ impl Body {
             }
         }
         Ok(chunk)
-    }
-
-    /// Bytes received so far.
-    pub fn received(&self) -> u64 {
-        self.received
     }
 }
 
@@ -289,5 +290,7 @@ mod tests {
         assert!(parsed > Duration::from_secs(55) && parsed <= Duration::from_secs(60), "{parsed:?}");
         assert_eq!(parse_retry_after(&HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT")), Some(Duration::ZERO));
         assert_eq!(parse_retry_after(&HeaderValue::from_static("soon")), None);
+        assert_eq!(parse_retry_after(&HeaderValue::from_static("18446744073709551615")), Some(LONGEST_RETRY_AFTER));
+        assert_eq!(parse_retry_after(&HeaderValue::from_static("1e300")), Some(LONGEST_RETRY_AFTER));
     }
 }

@@ -16,6 +16,9 @@ pub struct ValidationItem {
     pub kind: String,
     #[serde(default)]
     pub input: Option<serde_json::Value>,
+    /// Where the job wrote this value, when not at `job_key()` (set by the caller that knows the job).
+    #[serde(skip)]
+    pub job_key_override: Option<String>,
 }
 
 impl ValidationItem {
@@ -42,7 +45,10 @@ impl ValidationItem {
 
 impl fmt::Display for ValidationItem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.job_key(), self.msg)?;
+        match &self.job_key_override {
+            Some(key) => write!(f, "{key}: {}", self.msg)?,
+            None => write!(f, "{}: {}", self.job_key(), self.msg)?,
+        }
         if !self.kind.is_empty() {
             write!(f, " ({})", self.kind)?;
         }
@@ -78,6 +84,33 @@ impl Detail {
             Ok(Wire::Text { detail }) => Detail::Text(detail),
             Ok(Wire::Other { detail }) => Detail::Text(detail.to_string()),
             Err(_) => Detail::Text(excerpt(body)),
+        }
+    }
+}
+
+impl Detail {
+    /// Replaces every occurrence of `secret` in the detail's text with `[redacted]`.
+    pub fn redact(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let scrub = |text: &mut String| {
+            if text.contains(secret) {
+                *text = text.replace(secret, "[redacted]");
+            }
+        };
+        match self {
+            Detail::Text(text) => scrub(text),
+            Detail::Items(items) => {
+                for item in items {
+                    scrub(&mut item.msg);
+                    if let Some(input) = &item.input
+                        && input.to_string().contains(secret)
+                    {
+                        item.input = Some(serde_json::Value::String("[redacted]".to_owned()));
+                    }
+                }
+            }
         }
     }
 }
@@ -132,9 +165,9 @@ pub enum ApiError {
     /// 429, from the API's own limits.
     #[error("rate limited (429){}: {detail}", retry_after.map(|d| format!(", asked to wait {}s", d.as_secs())).unwrap_or_default())]
     RateLimited { retry_after: Option<Duration>, detail: Detail },
-    /// 5xx.
+    /// 5xx, perhaps with a Retry-After.
     #[error("server error {status}: {detail}")]
-    Server { status: reqwest::StatusCode, detail: Detail },
+    Server { status: reqwest::StatusCode, retry_after: Option<Duration>, detail: Detail },
     /// A 3xx that leaves the API's origin. Not followed, so the token never reaches another host.
     #[error(
         "the API redirected ({status}) to {location}, which is not followed so the token is not sent to another host"
@@ -167,7 +200,7 @@ impl ApiError {
     /// The wait the API asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ApiError::RateLimited { retry_after, .. } => *retry_after,
+            ApiError::RateLimited { retry_after, .. } | ApiError::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -237,5 +270,17 @@ mod tests {
         let detail = Detail::from_body(b"<html><body><h1>502 Bad Gateway</h1>\n<p>nginx</p></body></html>");
         assert_eq!(detail, Detail::Text("502 Bad Gateway nginx".to_owned()));
         assert_eq!(Detail::from_body(br#"{"detail":"Insufficient credits"}"#).to_string(), "Insufficient credits");
+    }
+
+    #[test]
+    fn an_echoed_token_is_redacted() {
+        let mut detail = Detail::from_body(
+            br#"{"detail":[{"type":"x","loc":["header","x-api-token"],"msg":"bad token s3cret","input":"s3cret"}]}"#,
+        );
+        detail.redact("s3cret");
+        assert!(!detail.to_string().contains("s3cret"), "{detail}");
+        let mut text = Detail::Text("no such token: s3cret".to_owned());
+        text.redact("s3cret");
+        assert_eq!(text.to_string(), "no such token: [redacted]");
     }
 }

@@ -50,7 +50,6 @@ impl SeedStatuses {
 pub struct PageMeta {
     /// People in the page's `people` array (valid or not).
     pub people: u64,
-    pub detail: Option<String>,
     pub total: Option<u64>,
     /// The cursor of the next page; `None` when absent or null.
     pub search_after: Option<String>,
@@ -100,6 +99,8 @@ pub struct PageParser {
     buf: String,
     /// The start of a character split across chunks.
     partial_char: Vec<u8>,
+    /// Bytes already dropped from the front of `buf` (to report positions in the page).
+    drained: usize,
     pos: usize,
     state: State,
     meta: PageMeta,
@@ -114,6 +115,7 @@ impl Default for PageParser {
         PageParser {
             buf: String::with_capacity(256 * 1024),
             partial_char: Vec::new(),
+            drained: 0,
             pos: 0,
             state: State::Start,
             meta: PageMeta::default(),
@@ -172,6 +174,7 @@ impl PageParser {
     pub fn feed<S: PersonSink>(&mut self, chunk: &[u8], sink: &mut S) -> Result<(), PageError<S::Error>> {
         if self.pos > 0 && self.pos * 2 >= self.buf.len() {
             self.buf.drain(..self.pos);
+            self.drained += self.pos;
             self.pos = 0;
         }
         self.append(chunk)?;
@@ -194,7 +197,7 @@ impl PageParser {
         // simdutf8: the same check as std, several times faster on text that is not ASCII.
         let text = simdutf8::basic::from_utf8(whole).map_err(|_| {
             let at = std::str::from_utf8(whole).err().map_or(0, |e| e.valid_up_to());
-            PageError::Malformed(format!("the page is not UTF-8 (near byte {})", self.buf.len() + at))
+            PageError::Malformed(format!("the page is not UTF-8 (near byte {})", self.drained + self.buf.len() + at))
         })?;
         self.buf.push_str(text);
         self.partial_char = cut.to_vec();
@@ -236,7 +239,10 @@ impl PageParser {
 
     fn unexpected<E>(&self, wanted: &str) -> PageError<E> {
         let found = super::error::excerpt(&self.buf.as_bytes()[self.pos..self.buf.len().min(self.pos + 200)]);
-        PageError::Malformed(format!("expected {wanted} at byte {} of the page, found: {found}", self.pos))
+        PageError::Malformed(format!(
+            "expected {wanted} at byte {} of the page, found: {found}",
+            self.drained + self.pos
+        ))
     }
 
     fn run<S: PersonSink>(&mut self, sink: &mut S, eof: bool) -> Result<(), PageError<S::Error>> {
@@ -287,8 +293,14 @@ impl PageParser {
                 }
                 State::PeopleFirst | State::Person => {
                     let slice = &self.buf[self.pos..];
-                    // A person ends with `}`: unlike a scalar, it cannot be cut short and look complete.
                     match Person::parse_prefix(slice) {
+                        // Running to the end of what has arrived, a value may be cut short and still parse
+                        // (`12` of `123`): wait for what follows it.
+                        Some(Ok((_, end))) if end == slice.len() && !eof => {
+                            self.need = 2 * slice.len();
+                            self.state = State::Person;
+                            return Ok(());
+                        }
                         Some(Ok((person, end))) => {
                             sink.person(&person).map_err(PageError::Sink)?;
                             self.meta.people += 1;
@@ -359,19 +371,20 @@ impl PageParser {
                 }
             };
         }
+        // The cursor and the credits steer the walk and must be right; the rest only informs, so a value
+        // of the wrong type is logged and ignored rather than failing a page that was paid for.
+        let ignored = |what: &str| tracing::warn!("ignoring `{key}` in a page: it is not {what}");
         match key {
-            "detail" => {
-                self.meta.detail = match read!(Option<serde_json::Value>) {
-                    Ok(Some(serde_json::Value::String(s))) => Some(s),
-                    Ok(other) => other.map(|v| v.to_string()),
-                    Err(_) => None,
-                }
-            }
-            "total" => {
-                self.meta.total = read!(Option<u64>).map_err(|_| wrong("a whole number or null"))?;
-            }
+            "total" => match read!(Option<u64>) {
+                Ok(total) => self.meta.total = total,
+                Err(_) => ignored("a whole number or null"),
+            },
             "searchAfter" => {
-                self.meta.search_after = read!(Option<String>).map_err(|_| wrong("a string or null"))?;
+                let cursor = read!(Option<String>).map_err(|_| wrong("a string or null"))?;
+                if cursor.as_deref() == Some("") {
+                    tracing::warn!("the page's searchAfter is an empty string: taken as the end of results");
+                }
+                self.meta.search_after = cursor.filter(|c| !c.is_empty());
             }
             "creditsUsed" => {
                 let credits = read!(Option<f64>).map_err(|_| wrong("a number"))?;
@@ -380,17 +393,18 @@ impl PageParser {
                 }
                 self.meta.credits_used = credits;
             }
-            "lookalikePeopleStatuses" => {
-                self.meta.seed_statuses = read!(Option<SeedStatuses>).map_err(|e| wrong(&format!("valid: {e}")))?;
-            }
-            "redirectMap" => {
-                self.meta.redirect_map =
-                    read!(Option<BTreeMap<String, String>>).map_err(|_| wrong("a map of strings"))?.unwrap_or_default();
-            }
-            "includeDomainsStatuses" => {
-                self.meta.include_domains_statuses =
-                    read!(Option<BTreeMap<String, String>>).map_err(|_| wrong("a map of strings"))?.unwrap_or_default();
-            }
+            "lookalikePeopleStatuses" => match read!(Option<SeedStatuses>) {
+                Ok(statuses) => self.meta.seed_statuses = statuses,
+                Err(_) => ignored("lists of handles"),
+            },
+            "redirectMap" => match read!(Option<BTreeMap<String, String>>) {
+                Ok(map) => self.meta.redirect_map = map.unwrap_or_default(),
+                Err(_) => ignored("a map of strings"),
+            },
+            "includeDomainsStatuses" => match read!(Option<BTreeMap<String, String>>) {
+                Ok(map) => self.meta.include_domains_statuses = map.unwrap_or_default(),
+                Err(_) => ignored("a map of strings"),
+            },
             _ => {
                 if self.parse_here::<IgnoredAny, E>(eof)?.is_none() {
                     return Ok(false);
@@ -464,12 +478,24 @@ mod tests {
         assert!(parse_in_chunks(br#"{"people":{}}"#, 3).is_err());
         assert!(parse_in_chunks(br#"{"detail":"OK"}"#, 3).unwrap_err().contains("no `people`"));
         assert!(parse_in_chunks(br#"{"people":[],"searchAfter":5}"#, 3).is_err());
+        assert!(parse_in_chunks(br#"{"people":[],"creditsUsed":"x"}"#, 3).is_err());
         assert!(parse_in_chunks(br#"{"people":[],"people":[]}"#, 3).unwrap_err().contains("twice"));
         assert!(parse_in_chunks(br#"{"people":[]} x"#, 3).is_err());
         assert!(parse_in_chunks(br#"[]"#, 3).is_err());
         let not_utf8 = parse_in_chunks(b"{\"people\":[{\"id\":\"\xff\"}]}", 5).unwrap_err();
         assert!(not_utf8.contains("not UTF-8"), "{not_utf8}");
         assert!(parse_in_chunks("{\"people\":[],\"detail\":\"ø".as_bytes(), 4).is_err());
+    }
+
+    #[test]
+    fn informational_fields_of_the_wrong_type_are_ignored() {
+        let body = br#"{"people":[{"id":"a"},12345],"total":-3,"redirectMap":[1],"lookalikePeopleStatuses":"x","creditsUsed":0.2}"#;
+        for chunk in 1..body.len() {
+            let (meta, people) = parse_in_chunks(body, chunk).unwrap();
+            assert_eq!((meta.total, meta.people, people[1].as_str()), (None, 2, "12345"), "chunk {chunk}");
+        }
+        let (meta, _) = parse_in_chunks(br#"{"people":[],"searchAfter":""}"#, 5).unwrap();
+        assert_eq!(meta.search_after, None);
     }
 
     #[test]

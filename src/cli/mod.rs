@@ -65,7 +65,7 @@ pub enum Command {
     /// Estimate an export: the matching total, pages, requests, credits and time. Sends one `size: 1` request.
     Estimate(EstimateArgs),
     /// Print the merged settings of a job and where each value came from.
-    Config(JobArgs),
+    Config(ConfigArgs),
     /// Serve a local stand-in of the Ocean people-search API (see `sandbox --help`).
     Sandbox(SandboxOptions),
     /// Print shell completions.
@@ -100,7 +100,7 @@ pub struct JobArgs {
     /// Stop before spending more credits than this.
     #[arg(long)]
     pub max_credits: Option<f64>,
-    /// Folder of the job's checkpoint and lock.
+    /// Folder of the jobs' state folders (the job's checkpoint and lock go in STATE_DIR/<job name>/).
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
     /// User settings file [default: $XDG_CONFIG_HOME/ocean-export/config.toml].
@@ -131,15 +131,30 @@ impl JobArgs {
     }
 }
 
+/// Where the token comes from.
+#[derive(Args, Debug, Clone)]
+pub struct TokenArgs {
+    /// Read the API token from this file instead of OCEAN_API_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+}
+
 /// Where requests go and with which token.
 #[derive(Args, Debug, Clone)]
 pub struct ApiArgs {
     /// Run against an in-process sandbox instead of the API: a free dry run of the job.
     #[arg(long)]
     pub sandbox: bool,
-    /// Read the API token from this file instead of OCEAN_API_TOKEN.
-    #[arg(long, value_name = "PATH")]
-    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub token: TokenArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub token: TokenArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -193,19 +208,33 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Job(_) | Error::Usage(_) | Error::Endpoint(_) | Error::Sandbox(_) | Error::JobChanged { .. } => 2,
-            Error::State(CheckpointError::Locked { .. }) => 6,
-            Error::State(_) => 2,
+            Error::State(e) | Error::Fetch(FetchError::Checkpoint(e)) => state_exit_code(e),
+            Error::Fetch(FetchError::Sink(e)) => output_exit_code(e),
             Error::Api(e) | Error::Fetch(FetchError::Api(e)) => api_exit_code(e),
             Error::Fetch(
                 FetchError::Exhausted { .. } | FetchError::WaitTooLong { .. } | FetchError::RepeatedCursor { .. },
             ) => 5,
-            Error::Fetch(
-                FetchError::Sink(SinkError::Mismatch { .. }) | FetchError::Checkpoint(CheckpointError::Corrupt { .. }),
-            ) => 2,
-            Error::Fetch(FetchError::Sink(_) | FetchError::Checkpoint(_)) => 7,
             Error::Fetch(FetchError::Stopped(Signal::Interrupt)) => 130,
             Error::Fetch(FetchError::Stopped(Signal::Terminate)) => 143,
         }
+    }
+}
+
+/// The lock is taken: 6. A damaged checkpoint: 2 (fix or --fresh). Anything the disk refused: 7.
+fn state_exit_code(error: &CheckpointError) -> u8 {
+    match error {
+        CheckpointError::Locked { .. } => 6,
+        CheckpointError::Corrupt { .. } => 2,
+        CheckpointError::Io { .. } => 7,
+    }
+}
+
+/// Another run writes the same file: 6. A partial file that changed: 2. Anything the disk refused: 7.
+fn output_exit_code(error: &SinkError) -> u8 {
+    match error {
+        SinkError::Busy { .. } => 6,
+        SinkError::Mismatch { .. } => 2,
+        SinkError::Write { .. } => 7,
     }
 }
 
@@ -218,8 +247,8 @@ fn api_exit_code(error: &ApiError) -> u8 {
 }
 
 /// The token from `--token-file`, else `OCEAN_API_TOKEN`.
-fn token(api: &ApiArgs) -> Result<Option<Token>, Error> {
-    let raw = match &api.token_file {
+fn token(args: &TokenArgs) -> Result<Option<Token>, Error> {
+    let raw = match &args.token_file {
         Some(path) => {
             use std::os::unix::fs::PermissionsExt;
             let meta = std::fs::metadata(path)
@@ -358,8 +387,8 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
         }
         Command::Estimate(args) => run::estimate(args).await,
         Command::Config(args) => {
-            let job = args.load()?;
-            print!("{}", run::describe_settings(&job, token(&ApiArgs { sandbox: false, token_file: None })?.is_some()));
+            let job = args.job.load()?;
+            print!("{}", run::describe_settings(&job, token(&args.token)?.is_some()));
             Ok(())
         }
         Command::Sandbox(options) => Ok(crate::sandbox::serve_until_signal(options).await?),

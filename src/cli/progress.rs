@@ -84,8 +84,9 @@ fn goal(checkpoint: &Checkpoint, max_records: Option<u64>) -> Option<u64> {
 }
 
 impl Progress {
-    /// Starts showing progress from where the checkpoint stands; `max_records` caps the goal.
-    pub fn start(mode: Mode, checkpoint: &Checkpoint, max_records: Option<u64>) -> Progress {
+    /// Starts showing progress from where the checkpoint stands; `cap` (what the limits allow) caps the goal.
+    pub fn start(mode: Mode, checkpoint: &Checkpoint, cap: Option<u64>) -> Progress {
+        let max_records = cap;
         let snapshot = Arc::new(Mutex::new(Snapshot {
             people: checkpoint.position.people,
             total: goal(checkpoint, max_records),

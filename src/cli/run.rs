@@ -2,7 +2,7 @@
 //! reads about it.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tracing::Instrument;
@@ -10,16 +10,16 @@ use tracing::Instrument;
 use super::progress::{Mode, Progress};
 use super::{ApiArgs, Error, EstimateArgs, LogArgs, LogFormat, RunArgs, secs, token, watch_signals};
 use crate::api::body::PageSize;
-use crate::api::{Client, Endpoint, PageParser, PersonSink, Token};
+use crate::api::{ApiError, Client, Detail, Endpoint, PersonSink, Token};
 use crate::checkpoint::{Checkpoint, CheckpointError, Report, StateDir, partial_path, round_credits};
-use crate::fetch::{FetchError, Limits, Pacer, RetryPolicy, Stop, Walk};
+use crate::fetch::{FetchError, Limits, Pacer, RetryPolicy, Stop, Tally, Walk, attempt_page, retrying, within};
 use crate::job::Job;
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::sink::Sink;
 
 /// A client for the job's API, or for an in-process sandbox with `--sandbox` (kept alive by the returned handle).
 async fn connect(job: &Job, api: &ApiArgs) -> Result<(Client, Option<Sandbox>), Error> {
-    let token = token(api)?;
+    let token = token(&api.token)?;
     let endpoint = |base_url: String| Endpoint {
         base_url,
         timeout: secs(job.settings.api.timeout_secs.get()),
@@ -43,53 +43,47 @@ async fn connect(job: &Job, api: &ApiArgs) -> Result<(Client, Option<Sandbox>), 
     Ok((Client::new(&endpoint(job.settings.api.base_url.clone()), token)?, None))
 }
 
-fn state_error(error: CheckpointError) -> Error {
-    Error::State(error)
+/// Why a checkpoint cannot be resumed by this job, if it cannot.
+fn refuse_resume(job: &Job, checkpoint: &Checkpoint, state: &StateDir) -> Option<Error> {
+    let people = checkpoint.position.people;
+    let what = if checkpoint.job != job.name {
+        format!("{} holds the export of job `{}`, not `{}`", state.dir().display(), checkpoint.job, job.name)
+    } else if checkpoint.fingerprint != job.fingerprint() {
+        "its search, seeds, output format or columns changed".to_owned()
+    } else if checkpoint.output_template != job.output_template {
+        format!("its output path changed from `{}` to `{}`", checkpoint.output_template, job.output_template)
+    } else {
+        return None;
+    };
+    Some(Error::JobChanged { what, people })
 }
 
-/// Opens the job's output: a new export, or the one its checkpoint describes.
-fn open(job: &Job, state: &StateDir) -> Result<(Sink, Checkpoint), Error> {
-    let options = job.sink_options();
-    let Some(mut checkpoint) = state.load().map_err(state_error)? else {
-        if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| FetchError::Checkpoint(CheckpointError::Io { path: parent.to_owned(), source }))?;
-        }
-        let sink = Sink::create(&partial_path(&job.output), &state.seen_path(), &options).map_err(FetchError::Sink)?;
-        let checkpoint =
-            Checkpoint::new(&job.name, &job.fingerprint(), job.format, &job.output, sink.position().clone());
-        state.save(&checkpoint).map_err(FetchError::Checkpoint)?;
-        return Ok((sink, checkpoint));
-    };
-    if checkpoint.fingerprint != job.fingerprint() {
-        return Err(Error::JobChanged {
-            what: "its search, seeds, output format or columns".to_owned(),
-            people: checkpoint.position.people,
-        });
+/// The output path as an absolute path, so a resume from another folder finds the same file.
+fn absolute(path: &Path) -> Result<PathBuf, Error> {
+    std::path::absolute(path).map_err(|e| Error::Usage(format!("cannot resolve {}: {e}", path.display())))
+}
+
+/// Starts a new export.
+fn create(job: &Job, state: &StateDir) -> Result<(Sink, Checkpoint), Error> {
+    let output = absolute(&job.output)?;
+    if let Some(parent) = output.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|source| FetchError::Checkpoint(CheckpointError::Io { path: parent.to_owned(), source }))?;
     }
-    if checkpoint.output != job.output {
-        tracing::info!(
-            output = %checkpoint.output.display(),
-            "resuming into the output path chosen when the export started"
-        );
-    }
-    checkpoint.resumes += 1;
-    tracing::info!(
-        people = checkpoint.position.people,
-        pages = checkpoint.counters.pages,
-        "resuming at {} people",
-        checkpoint.position.people
-    );
-    let sink = Sink::resume(&checkpoint.partial(), &state.seen_path(), &options, &checkpoint.position)
-        .map_err(FetchError::Sink)?;
+    let sink =
+        Sink::create(&partial_path(&output), &state.seen_path(), &job.sink_options()).map_err(FetchError::Sink)?;
+    let checkpoint = Checkpoint::new(job, &output, sink.position().clone());
+    state.save(&checkpoint).map_err(FetchError::Checkpoint)?;
     Ok((sink, checkpoint))
 }
 
-/// Whether an earlier run already published the file and only its report and cleanup are missing.
+/// Whether an earlier run already published the file and only its report and cleanup are left: the walk
+/// ended, the partial file is gone, and the output holds exactly the committed bytes.
 fn already_published(checkpoint: &Checkpoint) -> bool {
     checkpoint.walk_done
         && !checkpoint.partial().exists()
-        && std::fs::metadata(&checkpoint.output).is_ok_and(|m| m.len() == checkpoint.position.bytes)
+        && crate::sink::file_checksum(&checkpoint.output)
+            .is_ok_and(|(len, sum)| len == checkpoint.position.bytes && sum == checkpoint.position.checksum)
 }
 
 /// `ocean-export run`.
@@ -98,23 +92,48 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
     let (client, _sandbox) = connect(&job, &args.api).await?;
     let stop = Stop::default();
     watch_signals(&stop)?;
-    let state = StateDir::lock(&job.state_dir).map_err(state_error)?;
+    let state = StateDir::lock(&job.state_dir).map_err(Error::State)?;
+    let mut saved = state.load().map_err(Error::State)?;
     if args.fresh {
-        if let Ok(Some(old)) = state.load() {
+        // The checkpoint goes first: a crash in between leaves no checkpoint pointing at a missing file.
+        state.clear().map_err(Error::State)?;
+        if let Some(old) = saved.take() {
             let _ = std::fs::remove_file(old.partial());
         }
-        state.clear().map_err(state_error)?;
         tracing::info!("--fresh: discarded the job's checkpoint");
     }
+    if let Some(error) = saved.as_ref().and_then(|c| refuse_resume(&job, c, &state)) {
+        return Err(error);
+    }
     let started = Instant::now();
-
-    let (mut checkpoint, sink) = match state.load() {
-        Ok(Some(checkpoint)) if already_published(&checkpoint) => (checkpoint, None),
-        _ => {
-            let (sink, checkpoint) = open(&job, &state)?;
+    let (mut checkpoint, sink) = match saved {
+        None => {
+            let (sink, checkpoint) = create(&job, &state)?;
+            (checkpoint, Some(sink))
+        }
+        Some(checkpoint) if already_published(&checkpoint) => (checkpoint, None),
+        Some(mut checkpoint) => {
+            checkpoint.resumes += 1;
+            tracing::info!(
+                people = checkpoint.position.people,
+                pages = checkpoint.counters.pages,
+                "resuming at {} people",
+                checkpoint.position.people
+            );
+            let sink =
+                Sink::resume(&checkpoint.partial(), &state.seen_path(), &job.sink_options(), &checkpoint.position)
+                    .map_err(FetchError::Sink)?;
             (checkpoint, Some(sink))
         }
     };
+    let moved = absolute(&job.output)? != checkpoint.output;
+    if moved {
+        tracing::warn!(
+            "finishing {}, the file this export started; the job's path now resolves to {}, which the next run starts",
+            checkpoint.output.display(),
+            job.output.display()
+        );
+    }
     let resumed_at = (checkpoint.resumes > 0).then_some(checkpoint.position.people);
 
     let sha256 = match sink {
@@ -122,21 +141,13 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
         Some(mut sink) => {
             let settings = &job.settings;
             let pacer = Pacer::new(settings.api.requests_per_minute);
-            let progress = Progress::start(mode, &checkpoint, settings.limits.max_records.map(|n| n.get()));
+            let limits = limits(&job);
+            let progress = Progress::start(mode, &checkpoint, limits.affordable_people());
             let walk = Walk {
                 client: &client,
                 pacer: &pacer,
-                retry: RetryPolicy {
-                    max_retries: settings.api.max_retries,
-                    max_wait: secs(settings.api.max_retry_wait_secs),
-                    min_delay: Duration::from_millis(500),
-                    max_delay: Duration::from_secs(60),
-                },
-                limits: Limits {
-                    max_records: settings.limits.max_records.map(|n| n.get()),
-                    max_credits: settings.limits.max_credits.map(|c| c.get()),
-                    credits_per_person: settings.limits.credits_per_person.get(),
-                },
+                retry: retry_policy(&job),
+                limits,
                 page_size: job.page_size(),
                 search: &job.search,
                 stop: &stop,
@@ -148,13 +159,13 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
                     "stopped at {}; the checkpoint is kept, so rerunning the same command resumes",
                     progress.line()
                 );
-                return Err(error.into());
+                return Err(locate_rejection(error.into(), &job));
             }
             drop(progress);
             sink.publish(&checkpoint.output).map_err(FetchError::Sink)?
         }
     };
-    let report = Report::new(&checkpoint, sha256);
+    let report = Report::new(&checkpoint, job.format, sha256);
     let report_path = report.write().map_err(FetchError::Checkpoint)?;
     state.clear().map_err(FetchError::Checkpoint)?;
     if log.log_format == LogFormat::Json {
@@ -171,9 +182,46 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
         );
     } else if !log.quiet {
         eprint!("{}", summary(&report, &report_path, resumed_at, started.elapsed()));
+        if moved {
+            eprintln!("  note: {} was not started yet; run the job again to export it", job.output.display());
+        }
     }
     warn_about_shortfall(&report);
     Ok(())
+}
+
+fn limits(job: &Job) -> Limits {
+    let limits = &job.settings.limits;
+    Limits {
+        max_records: limits.max_records.map(|n| n.get()),
+        max_credits: limits.max_credits.map(|c| c.get()),
+        credits_per_person: limits.credits_per_person.get(),
+    }
+}
+
+fn retry_policy(job: &Job) -> RetryPolicy {
+    let api = &job.settings.api;
+    RetryPolicy {
+        max_retries: api.max_retries,
+        page_timeout: secs(api.page_timeout_secs.get()),
+        max_wait: secs(api.max_retry_wait_secs),
+        min_delay: Duration::from_millis(500),
+        max_delay: Duration::from_secs(60),
+    }
+}
+
+/// Points each location of a 422 at the job-file key it came from (a seed, or a list item that moved
+/// when the list was de-duplicated).
+fn locate_rejection(mut error: Error, job: &Job) -> Error {
+    if let Error::Fetch(FetchError::Api(ApiError::Rejected { detail: Detail::Items(items), .. })) = &mut error {
+        for item in items {
+            let key = item.job_key();
+            if let Some(origin) = key.strip_prefix("search.").and_then(|path| job.provenance.get(path)) {
+                item.job_key_override = Some(origin.to_owned());
+            }
+        }
+    }
+    error
 }
 
 fn warn_about_shortfall(report: &Report) {
@@ -243,6 +291,11 @@ pub fn summary(report: &Report, report_path: &Path, resumed_at: Option<u64>, ela
 /// Discards the people of a page (for the estimate's `size: 1` request).
 struct Discard;
 
+/// Shows nothing (the estimate's single request logs its retries anyway).
+struct Quiet;
+
+impl crate::fetch::Observer for Quiet {}
+
 impl PersonSink for Discard {
     type Error = std::convert::Infallible;
     fn person(&mut self, _person: &crate::api::Person<'_>) -> Result<(), Self::Error> {
@@ -256,13 +309,16 @@ pub async fn estimate(args: EstimateArgs) -> Result<(), Error> {
     let (client, _sandbox) = connect(&job, &args.api).await?;
     let mut probe = job.search.clone();
     probe.size = Some(PageSize::new(1).expect("in range"));
-    let mut body = client.search(&probe).await?;
-    let mut parser = PageParser::new();
-    while let Some(chunk) = body.chunk().await? {
-        parser.feed(&chunk, &mut Discard).map_err(FetchError::from)?;
-    }
-    let meta = parser.finish(&mut Discard).map_err(FetchError::from)?;
-    let balance = client.balance().await?;
+    // Paced and retried like the pages of a run.
+    let pacer = Pacer::new(job.settings.api.requests_per_minute);
+    let policy = retry_policy(&job);
+    let (tally, quiet) = (Tally::default(), Quiet);
+    let meta = retrying(&policy, &pacer, &tally, &quiet, || async {
+        within(policy.page_timeout, attempt_page(&client, &probe, &mut Discard)).await
+    })
+    .await?;
+    let balance =
+        retrying(&policy, &pacer, &tally, &quiet, || async { client.balance().await.map_err(FetchError::Api) }).await?;
 
     let settings = &job.settings;
     let probe_cost = meta.credits_used.unwrap_or(0.0);

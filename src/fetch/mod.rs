@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::api::body::{PageSize, SearchBody};
-use crate::api::{ApiError, Client, PageError, PageMeta, PageParser};
+use crate::api::{ApiError, Client, PageError, PageMeta, PageParser, PersonSink};
 use crate::checkpoint::{Checkpoint, CheckpointError, StateDir};
 use crate::sink::{Sink, SinkError};
 pub use pacer::Pacer;
@@ -138,6 +138,8 @@ pub fn human_duration(d: Duration) -> String {
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     pub max_retries: u32,
+    /// Longest one attempt at a page may take, body included.
+    pub page_timeout: Duration,
     /// A longer Retry-After stops the run instead of being slept through.
     pub max_wait: Duration,
     pub min_delay: Duration,
@@ -151,6 +153,17 @@ pub struct Limits {
     pub max_credits: Option<f64>,
     /// Price per person assumed until pages show the real one.
     pub credits_per_person: f64,
+}
+
+impl Limits {
+    /// The most people the limits allow at the assumed price, if they limit at all.
+    pub fn affordable_people(&self) -> Option<u64> {
+        let by_credits = self.max_credits.map(|max| (max / self.credits_per_person + 1e-9).floor() as u64);
+        match (self.max_records, by_credits) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// Things a progress display wants to hear about.
@@ -177,45 +190,83 @@ fn cursor_digest(cursor: &str) -> u64 {
     u64::from_le_bytes(Sha256::digest(cursor.as_bytes())[..8].try_into().expect("8 bytes"))
 }
 
-impl Walk<'_> {
-    /// Walks from the checkpoint to the end (or a limit), committing and checkpointing every page.
-    /// On any error the output is rolled back to the last commit, which the saved checkpoint describes.
-    pub async fn run(&self, sink: &mut Sink, state: &StateDir, checkpoint: &mut Checkpoint) -> Result<(), FetchError> {
-        while !checkpoint.walk_done {
-            if let Some(signal) = self.stop.requested() {
-                return Err(FetchError::Stopped(signal));
-            }
-            let Some(size) = self.next_size(checkpoint) else {
-                tracing::info!("limit reached after {} people", checkpoint.position.people);
-                checkpoint.walk_done = true;
-                checkpoint.limit_reached = true;
-                state.save(checkpoint).map_err(FetchError::Checkpoint)?;
-                break;
-            };
-            let mut body = self.search.clone();
-            body.size = Some(PageSize::new(size as i64).expect("1..=page size"));
-            body.search_after = checkpoint.cursor.clone();
-            sink.set_page_limit(self.limits.max_records.map(|max| max - checkpoint.position.people));
+/// How many recent cursors are remembered to catch a repeat (a loop longer than this is not caught, but
+/// the checkpoint stays small).
+const CURSORS_REMEMBERED: usize = 1000;
 
-            let outcome = tokio::select! {
-                outcome = self.page_with_retries(&body, sink, checkpoint) => outcome,
-                signal = self.stop.wait() => Err(FetchError::Stopped(signal)),
-            };
-            let meta = match outcome {
-                Ok(meta) => meta,
-                Err(e) => {
-                    sink.rollback()?;
-                    return Err(e);
-                }
-            };
-            let repeated = self.record_page(checkpoint, &meta, size, sink);
-            let position = sink.commit()?;
-            checkpoint.position = position.clone();
-            state.save(checkpoint).map_err(FetchError::Checkpoint)?;
-            self.observer.page(checkpoint, &meta);
-            if repeated {
-                return Err(FetchError::RepeatedCursor { page: checkpoint.counters.pages });
+/// Requests and retries of attempts in progress, kept outside the attempt so a cancelled one still counts.
+#[derive(Default)]
+pub struct Tally {
+    requests: Cell<u64>,
+    retries: Cell<u64>,
+}
+
+impl Tally {
+    /// Moves the counts into the checkpoint.
+    fn settle(&self, checkpoint: &mut Checkpoint) {
+        checkpoint.counters.requests += self.requests.take();
+        checkpoint.counters.retries += self.retries.take();
+    }
+}
+
+impl Walk<'_> {
+    /// Walks from the checkpoint to the end (or a limit), committing and checkpointing every page. On an
+    /// error the output is rolled back to the last commit, and the checkpoint saved with the requests
+    /// and retries spent, so a rerun resumes exactly there.
+    pub async fn run(&self, sink: &mut Sink, state: &StateDir, checkpoint: &mut Checkpoint) -> Result<(), FetchError> {
+        if checkpoint.repeated_cursor {
+            // Sending the cursor again would buy the same page again, and again on every rerun.
+            return Err(FetchError::RepeatedCursor { page: checkpoint.counters.pages });
+        }
+        let tally = Tally::default();
+        while !checkpoint.walk_done {
+            let result = self.step(sink, state, checkpoint, &tally).await;
+            if let Err(error) = result {
+                sink.rollback()?;
+                tally.settle(checkpoint);
+                state.save(checkpoint).map_err(FetchError::Checkpoint)?;
+                return Err(error);
             }
+        }
+        Ok(())
+    }
+
+    /// One page: fetched (with retries), committed, checkpointed.
+    async fn step(
+        &self,
+        sink: &mut Sink,
+        state: &StateDir,
+        checkpoint: &mut Checkpoint,
+        tally: &Tally,
+    ) -> Result<(), FetchError> {
+        if let Some(signal) = self.stop.requested() {
+            return Err(FetchError::Stopped(signal));
+        }
+        let Some(size) = self.next_size(checkpoint) else {
+            tracing::info!("limit reached after {} people", checkpoint.position.people);
+            checkpoint.walk_done = true;
+            checkpoint.limit_reached = true;
+            return state.save(checkpoint).map_err(FetchError::Checkpoint);
+        };
+        let mut body = self.search.clone();
+        body.size = Some(PageSize::new(size as i64).expect("1..=page size"));
+        body.search_after = checkpoint.cursor.clone();
+        sink.set_page_limit(self.limits.max_records.map(|max| max - checkpoint.position.people));
+
+        let meta = tokio::select! {
+            meta = self.page_with_retries(&body, sink, tally) => meta?,
+            signal = self.stop.wait() => return Err(FetchError::Stopped(signal)),
+        };
+        // The checkpoint changes only once the page is durable.
+        let mut next = checkpoint.clone();
+        tally.settle(&mut next);
+        self.record_page(&mut next, &meta, size, sink);
+        next.position = sink.commit()?.clone();
+        state.save(&next).map_err(FetchError::Checkpoint)?;
+        *checkpoint = next;
+        self.observer.page(checkpoint, &meta);
+        if checkpoint.repeated_cursor {
+            return Err(FetchError::RepeatedCursor { page: checkpoint.counters.pages });
         }
         Ok(())
     }
@@ -229,21 +280,20 @@ impl Walk<'_> {
         }
         if let Some(max) = self.limits.max_credits {
             let counters = &checkpoint.counters;
+            // Learned from the pages so far; the configured price (always above zero) until then.
             let price = if counters.returned > 0 && counters.credits_used > 0.0 {
                 counters.credits_used / counters.returned as f64
             } else {
                 self.limits.credits_per_person
             };
-            if price > 0.0 {
-                let affordable = ((max - counters.credits_used) / price + 1e-9).floor().max(0.0);
-                size = size.min(affordable as u64);
-            }
+            let affordable = ((max - counters.credits_used) / price + 1e-9).floor().max(0.0);
+            size = size.min(affordable as u64);
         }
         (size > 0).then_some(size)
     }
 
-    /// Folds a received page into the checkpoint; `true` if its cursor is one the API returned before.
-    fn record_page(&self, checkpoint: &mut Checkpoint, meta: &PageMeta, size: u64, sink: &Sink) -> bool {
+    /// Folds a received page into the checkpoint, noting a cursor the API returned before.
+    fn record_page(&self, checkpoint: &mut Checkpoint, meta: &PageMeta, size: u64, sink: &Sink) {
         let counts = sink.page_counts();
         let counters = &mut checkpoint.counters;
         counters.pages += 1;
@@ -261,7 +311,6 @@ impl Walk<'_> {
         {
             tracing::warn!(before, now, "the API's total changed between pages");
         }
-        checkpoint.first_total = checkpoint.first_total.or(meta.total);
         checkpoint.last_total = meta.total.or(checkpoint.last_total);
         if let Some(statuses) = &meta.seed_statuses {
             checkpoint.seed_statuses.merge(statuses);
@@ -270,8 +319,10 @@ impl Walk<'_> {
         checkpoint.redirect_map.extend(meta.redirect_map.clone());
         if let Some(sent) = &checkpoint.cursor {
             checkpoint.cursors_sent.push(cursor_digest(sent));
+            let excess = checkpoint.cursors_sent.len().saturating_sub(CURSORS_REMEMBERED);
+            checkpoint.cursors_sent.drain(..excess);
         }
-        let repeated =
+        checkpoint.repeated_cursor =
             meta.search_after.as_deref().is_some_and(|c| checkpoint.cursors_sent.contains(&cursor_digest(c)));
         checkpoint.cursor = meta.search_after.clone();
         // An empty page ends the walk even if it carries a cursor; `total` never decides.
@@ -292,7 +343,6 @@ impl Walk<'_> {
         if counts.duplicates > 0 {
             tracing::warn!(count = counts.duplicates, "the page repeated people already written; each is written once");
         }
-        repeated
     }
 
     /// One page, with retries. Every failed attempt is rolled back before the next.
@@ -300,63 +350,88 @@ impl Walk<'_> {
         &self,
         body: &SearchBody,
         sink: &mut Sink,
-        checkpoint: &mut Checkpoint,
+        tally: &Tally,
     ) -> Result<PageMeta, FetchError> {
         let sink = tokio::sync::Mutex::new(sink);
-        let requests = Cell::new(0u64);
-        let retries = Cell::new(0u64);
-        let policy = &self.retry;
-        let backoff = ExponentialBuilder::new()
-            .with_min_delay(policy.min_delay)
-            .with_max_delay(policy.max_delay)
-            .with_factor(2.0)
-            .with_max_times(policy.max_retries as usize);
-        let attempt = || async {
-            self.pacer.ready().await;
-            requests.set(requests.get() + 1);
+        retrying(&self.retry, self.pacer, tally, self.observer, || async {
             let mut sink = sink.lock().await;
-            let result = attempt_page(self.client, body, &mut sink).await;
+            let result = within(self.retry.page_timeout, attempt_page(self.client, body, &mut **sink)).await;
             if result.is_err() {
                 sink.rollback()?;
             }
-            if let Err(FetchError::Api(ApiError::RateLimited { retry_after: Some(wait), .. })) = &result {
-                self.pacer.hold_for(*wait);
+            result
+        })
+        .await
+    }
+}
+
+/// Runs `attempt` through the pacer with exponential backoff and full jitter. A Retry-After is honoured
+/// (and holds every sender); one longer than `max_wait` stops at once. Waits the API asked for do not use
+/// up `max_retries`, but together they may not pass `max_wait` either.
+pub async fn retrying<T, F, Fut>(
+    policy: &RetryPolicy,
+    pacer: &Pacer,
+    tally: &Tally,
+    observer: &dyn Observer,
+    mut attempt: F,
+) -> Result<T, FetchError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, FetchError>>,
+{
+    let asked_to_wait = Cell::new(Duration::ZERO);
+    let attempts = Cell::new(0u64);
+    let backoff = ExponentialBuilder::new()
+        .with_min_delay(policy.min_delay)
+        .with_max_delay(policy.max_delay)
+        .with_factor(2.0)
+        .with_max_times(policy.max_retries as usize);
+    let result = (|| {
+        let attempt = attempt();
+        async {
+            pacer.ready().await;
+            tally.requests.set(tally.requests.get() + 1);
+            attempts.set(attempts.get() + 1);
+            let result = attempt.await;
+            if let Err(FetchError::Api(e)) = &result
+                && let Some(wait) = e.retry_after().filter(|wait| *wait <= policy.max_wait)
+            {
+                pacer.hold_for(wait);
             }
             result
-        };
-        let result = attempt
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(FetchError::is_retryable)
-            .adjust(|error, delay| {
-                // `None` from the backoff means retries are used up: keep it.
-                let delay = delay?;
-                match error {
-                    FetchError::Api(e) => match e.retry_after() {
-                        Some(wait) if wait > policy.max_wait => None,
-                        Some(wait) => Some(wait),
-                        // Full jitter: anywhere between nothing and the exponential delay.
-                        None => Some(Duration::from_nanos(rand::random_range(0..=delay.as_nanos() as u64))),
-                    },
-                    _ => Some(delay),
-                }
-            })
-            .notify(|error, wait| {
-                retries.set(retries.get() + 1);
-                tracing::warn!(reason = %reason(error), wait = %human_duration(wait), "retrying: {error}");
-                self.observer.retry(error, wait);
-            })
-            .await;
-        checkpoint.counters.requests += requests.get();
-        checkpoint.counters.retries += retries.get();
-        result.map_err(|error| match error {
-            FetchError::Api(e) if e.is_retryable() => match e.retry_after() {
-                Some(wait) if wait > policy.max_wait => FetchError::WaitTooLong { wait, max: policy.max_wait },
-                _ => FetchError::Exhausted { attempts: requests.get(), last: e },
-            },
-            other => other,
-        })
-    }
+        }
+    })
+    .retry(backoff)
+    .sleep(tokio::time::sleep)
+    .when(FetchError::is_retryable)
+    .adjust(|error, delay| match error {
+        FetchError::Api(e) => match e.retry_after() {
+            Some(wait) => {
+                let total = asked_to_wait.get() + wait;
+                asked_to_wait.set(total);
+                (total <= policy.max_wait).then_some(wait)
+            }
+            // `None` from the backoff means the retries are used up: keep it. Otherwise full jitter:
+            // anywhere between nothing and the exponential delay.
+            None => delay.map(|d| Duration::from_nanos(rand::random_range(0..=d.as_nanos() as u64))),
+        },
+        _ => delay,
+    })
+    .notify(|error, wait| {
+        tally.retries.set(tally.retries.get() + 1);
+        tracing::warn!(reason = %reason(error), wait = %human_duration(wait), "retrying: {error}");
+        observer.retry(error, wait);
+    })
+    .await;
+    result.map_err(|error| match error {
+        FetchError::Api(e) if e.is_retryable() => match e.retry_after() {
+            Some(wait) if wait > policy.max_wait || asked_to_wait.get() > policy.max_wait => {
+                FetchError::WaitTooLong { wait: wait.max(asked_to_wait.get()), max: policy.max_wait }
+            }
+            _ => FetchError::Exhausted { attempts: attempts.get(), last: e },
+        },
+        other => other,
+    })
 }
 
 fn reason(error: &FetchError) -> String {
@@ -366,8 +441,23 @@ fn reason(error: &FetchError) -> String {
     }
 }
 
-/// One attempt: the request, then the body streamed through the parser into the sink.
-async fn attempt_page(client: &Client, body: &SearchBody, sink: &mut Sink) -> Result<PageMeta, FetchError> {
+/// An attempt with a deadline for all of it, so a body that drips in slower than the idle timeout cannot
+/// hold a run forever.
+pub async fn within<T>(limit: Duration, attempt: impl Future<Output = Result<T, FetchError>>) -> Result<T, FetchError> {
+    tokio::time::timeout(limit, attempt).await.unwrap_or_else(|_| {
+        Err(FetchError::Api(ApiError::Timeout(format!(
+            "the page took longer than {} (api.page_timeout_secs)",
+            human_duration(limit)
+        ))))
+    })
+}
+
+/// One attempt: the request, then the body streamed through the parser into `sink`.
+pub async fn attempt_page<S>(client: &Client, body: &SearchBody, sink: &mut S) -> Result<PageMeta, FetchError>
+where
+    S: PersonSink,
+    S::Error: Into<FetchError>,
+{
     let mut response = client.search(body).await?;
     let mut parser = PageParser::new();
     while let Some(chunk) = response.chunk().await? {

@@ -38,7 +38,7 @@ impl Pacer {
 
     /// Nobody sends before `now + wait` (a 429's Retry-After).
     pub fn hold_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let Some(until) = Instant::now().checked_add(wait) else { return };
         let mut not_before = self.not_before.lock().unwrap_or_else(|e| e.into_inner());
         *not_before = Some(not_before.map_or(until, |t| t.max(until)));
     }

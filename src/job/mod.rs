@@ -79,9 +79,13 @@ pub struct Job {
     pub search: SearchBody,
     /// Seeds from `[seeds]` and the seeds file, as handles (also inside `search`).
     pub seeds: Vec<String>,
+    /// Where list items of `search` came from in the job, for pointing API errors at the right key.
+    pub provenance: Provenance,
     pub settings: Settings,
     /// Setting key → where its value came from.
     pub origins: BTreeMap<String, String>,
+    /// The output path as configured, placeholders and all.
+    pub output_template: String,
     /// The output path, placeholders filled in.
     pub output: PathBuf,
     pub format: Format,
@@ -126,9 +130,11 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
         ));
     }
 
+    // Each seed with the job-file key it came from, to point API errors at it.
     let mut seeds = Vec::new();
     for (i, raw) in file.seeds.linkedin.iter().enumerate() {
-        seeds.push(seeds::normalise(raw).map_err(|m| located.error(at(&["seeds", "linkedin"], Some(i)), m, None))?);
+        let handle = seeds::normalise(raw).map_err(|m| located.error(at(&["seeds", "linkedin"], Some(i)), m, None))?;
+        seeds.push((handle, format!("seeds.linkedin[{i}]")));
     }
     if let Some(seed_file) = &file.seeds.file {
         let from_file = seeds::read_file(seed_file).map_err(|e| match e {
@@ -139,9 +145,11 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
             ),
             other => other,
         })?;
-        seeds.extend(from_file);
+        let shown = seed_file.display();
+        seeds
+            .extend(from_file.into_iter().map(|(handle, line)| (handle, format!("seeds.file ({shown}, line {line})"))));
     }
-    let search =
+    let (search, provenance) =
         request_body(file.search, &seeds, |i| at(&["search", "peopleFilters", "lookalikeLinkedinHandles"], Some(i)))
             .map_err(|(span, message)| located.error(span, message, None))?;
     let seeds = search.people_filters.as_ref().and_then(|p| p.lookalike_linkedin_handles.clone()).unwrap_or_default();
@@ -191,33 +199,34 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
     }
     let columns = match &settings.output.columns {
         None => None,
-        Some(columns) => {
-            if let Err(e) = crate::sink::csv::check_columns(columns) {
-                let index = columns.iter().position(|c| *c == e.name);
-                let help = format!("columns are: {}", crate::sink::csv::known_columns().collect::<Vec<_>>().join(", "));
-                let mut error = setting_error("output.columns", index, e.to_string());
-                if let JobError::At(at) = &mut error {
-                    at.help = Some(help);
-                }
-                return Err(error);
+        Some(columns) => Some(crate::sink::csv::check_columns(columns).map_err(|e| {
+            let index = columns.iter().position(|c| *c == e.name);
+            let mut error = setting_error("output.columns", index, e.to_string());
+            if let JobError::At(at) = &mut error {
+                at.help =
+                    Some(format!("columns are: {}", crate::sink::csv::known_columns().collect::<Vec<_>>().join(", ")));
             }
-            if format == Format::Ndjson {
-                tracing::warn!("[output] columns apply to CSV only; NDJSON keeps every field");
-            }
-            crate::sink::csv::check_columns(columns).ok()
-        }
+            error
+        })?),
     };
+    if columns.is_some() && format == Format::Ndjson {
+        tracing::warn!("[output] columns apply to CSV only; NDJSON keeps every field");
+    }
+    // Always one folder per job, even when the setting is shared by several jobs (a user settings file).
     let state_dir = match &settings.output.state_dir {
         Some(dir) => PathBuf::from(dir),
-        None => default_state_dir(&template).join(&name),
-    };
+        None => default_state_dir(&template),
+    }
+    .join(&name);
     Ok(Job {
         name,
         file: path.to_owned(),
         search,
         seeds,
+        provenance,
         settings,
         origins,
+        output_template: template,
         output,
         format,
         columns: columns.filter(|_| format == Format::Csv),
@@ -226,18 +235,20 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
 }
 
 /// The request body as sent: seeds added to `lookalikeLinkedinHandles`, every list de-duplicated, country
-/// codes lowercased (Ocean's documented form), and the page size set. On error, the span and message.
+/// codes lowercased (Ocean's documented form), and the page size set; with where each list item came from.
+/// On error, the span and message.
 fn request_body(
     mut search: SearchBody,
-    seeds: &[String],
+    seeds: &[(String, String)],
     handle_span: impl Fn(usize) -> Range<usize>,
-) -> Result<SearchBody, (Range<usize>, String)> {
+) -> Result<(SearchBody, Provenance), (Range<usize>, String)> {
+    let written = serde_json::to_value(&search).expect("a search body serializes");
     let filters = search.people_filters.get_or_insert_with(PeopleFilters::default);
     let mut handles = Vec::new();
     for (i, raw) in filters.lookalike_linkedin_handles.take().unwrap_or_default().iter().enumerate() {
         handles.push(seeds::normalise(raw).map_err(|m| (handle_span(i), m))?);
     }
-    handles.extend(seeds.iter().cloned());
+    handles.extend(seeds.iter().map(|(handle, _)| handle.clone()));
     if !handles.is_empty() {
         filters.lookalike_linkedin_handles = Some(handles);
     }
@@ -250,8 +261,60 @@ fn request_body(
     search.search_after = None;
     let mut value = serde_json::to_value(&search).expect("a search body serializes");
     normalise_lists(&mut value, None);
+    let mut provenance = Provenance::default();
+    provenance.trace(&written, &value, "", seeds);
     let search = serde_json::from_value(value).expect("normalising keeps the body valid");
-    Ok(search)
+    Ok((search, provenance))
+}
+
+/// Where the items of the body's lists came from in the job, when not from the same place of `[search]`:
+/// after de-duplication and with seeds merged in, `peopleFilters.countries[1]` may be the job's
+/// `search.peopleFilters.countries[2]`, and a lookalike handle may come from `[seeds]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Provenance(BTreeMap<String, String>);
+
+impl Provenance {
+    /// The job key of a body location (`peopleFilters.countries[1]`), if it moved.
+    pub fn get(&self, body_path: &str) -> Option<&str> {
+        self.0.get(body_path).map(String::as_str)
+    }
+
+    fn trace(&mut self, written: &serde_json::Value, sent: &serde_json::Value, path: &str, seeds: &[(String, String)]) {
+        use serde_json::Value;
+        match (written, sent) {
+            (Value::Object(written), Value::Object(sent)) => {
+                for (key, value) in sent {
+                    let inner = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    self.trace(written.get(key).unwrap_or(&Value::Null), value, &inner, seeds);
+                }
+            }
+            (_, Value::Array(sent)) => {
+                let written = written.as_array().map(Vec::as_slice).unwrap_or_default();
+                let same = |a: &Value, b: &Value| match (a, b) {
+                    (Value::String(a), Value::String(b)) => {
+                        a.eq_ignore_ascii_case(b) || seeds::normalise(a).as_ref() == Ok(b)
+                    }
+                    _ => a == b,
+                };
+                for (i, item) in sent.iter().enumerate() {
+                    let origin = match written.iter().position(|w| same(w, item)) {
+                        Some(j) => format!("search.{path}[{j}]"),
+                        None => match seeds.iter().find(|(handle, _)| Some(handle.as_str()) == item.as_str()) {
+                            Some((_, origin)) => origin.clone(),
+                            None => continue,
+                        },
+                    };
+                    if origin != format!("search.{path}[{i}]") {
+                        self.0.insert(format!("{path}[{i}]"), origin);
+                    }
+                    if let Some(inner) = written.iter().find(|w| same(w, item)) {
+                        self.trace(inner, item, &format!("{path}[{i}]"), seeds);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Drops repeated items from every list, keeping the first, and lowercases two-letter country codes.
@@ -415,6 +478,10 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
         assert_eq!(job.output, Path::new("output/my-job.csv"));
         assert_eq!(job.state_dir, Path::new("output/.state/my-job"));
         assert_eq!(job.page_size(), 500);
+        // The second country and the third seed are not where the job wrote them.
+        assert_eq!(job.provenance.get("peopleFilters.countries[1]"), Some("search.peopleFilters.countries[2]"));
+        assert_eq!(job.provenance.get("peopleFilters.lookalikeLinkedinHandles[1]"), Some("seeds.linkedin[0]"));
+        assert_eq!(job.provenance.get("peopleFilters.countries[0]"), None);
     }
 
     #[test]

@@ -53,10 +53,10 @@ fn is_header(record: &csv::StringRecord) -> bool {
     })
 }
 
-/// Reads a seeds file: one handle or profile URL per row. A header row is allowed; with several columns,
+/// Reads a seeds file: one handle or profile URL per row, each with its line number. A header row is allowed; with several columns,
 /// the one whose header mentions linkedin, handle, url or profile is used (without a header, the one
 /// holding profile URLs), else the first.
-pub fn read_file(path: &Path) -> Result<Vec<String>, JobError> {
+pub fn read_file(path: &Path) -> Result<Vec<(String, u64)>, JobError> {
     let text = std::fs::read(path).map_err(|source| JobError::Read { path: path.to_owned(), source })?;
     let text = String::from_utf8(text).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -87,7 +87,9 @@ pub fn read_file(path: &Path) -> Result<Vec<String>, JobError> {
         let Some(cell) = record.get(column).filter(|c| !c.is_empty()) else { continue };
         let offset = record.position().map_or(0, |p| p.byte() as usize);
         let offset = offset + text[offset..].find(cell).unwrap_or(0);
-        handles.push(normalise(cell).map_err(|message| located.error(offset..offset + cell.len(), message, None))?);
+        let line = located.line_column(offset).0 as u64;
+        let handle = normalise(cell).map_err(|message| located.error(offset..offset + cell.len(), message, None))?;
+        handles.push((handle, line));
     }
     Ok(handles)
 }
@@ -128,11 +130,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let plain = dir.path().join("plain.csv");
         std::fs::write(&plain, "dwight-schrute\n\nhttps://www.linkedin.com/in/toby-67832/\n# comment\n").unwrap();
-        assert_eq!(read_file(&plain).unwrap(), vec!["dwight-schrute", "toby-67832"]);
+        let handles = |path| read_file(path).unwrap().into_iter().map(|(h, _)| h).collect::<Vec<_>>();
+        assert_eq!(read_file(&plain).unwrap(), vec![("dwight-schrute".to_owned(), 1), ("toby-67832".to_owned(), 3)]);
         let headed = dir.path().join("headed.csv");
         std::fs::write(&headed, "Company,LinkedIn URL\nDunder,https://linkedin.com/in/michael-scott-13532\nX,toby\n")
             .unwrap();
-        assert_eq!(read_file(&headed).unwrap(), vec!["michael-scott-13532", "toby"]);
+        assert_eq!(handles(&headed), vec!["michael-scott-13532", "toby"]);
         let bad = dir.path().join("bad.csv");
         std::fs::write(&bad, "handle\nok-one\nnot a handle\n").unwrap();
         let err = read_file(&bad).unwrap_err().to_string();

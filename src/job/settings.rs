@@ -22,6 +22,8 @@ pub struct ApiSettings {
     pub max_retries: u32,
     /// Longest wait for a connection, for response headers, or between two chunks of a body.
     pub timeout_secs: NonZeroU64,
+    /// Longest one attempt at a page may take in all (a body that drips in is cut off and retried).
+    pub page_timeout_secs: NonZeroU64,
     /// A longer `Retry-After` stops the run (exit 5) instead of sleeping through it.
     pub max_retry_wait_secs: u64,
     /// Largest response body accepted, in MiB.
@@ -35,6 +37,7 @@ impl Default for ApiSettings {
             requests_per_minute: NonZeroU32::new(60).expect("nonzero"),
             max_retries: 8,
             timeout_secs: NonZeroU64::new(60).expect("nonzero"),
+            page_timeout_secs: NonZeroU64::new(900).expect("nonzero"),
             max_retry_wait_secs: 300,
             max_body_mib: NonZeroU64::new(256).expect("nonzero"),
         }
@@ -100,7 +103,8 @@ pub struct OutputSettings {
     pub bom: bool,
     /// Prefix `'` to CSV cells that start with `=`, `+`, `-`, `@`, tab or CR. Turn off for machine consumers.
     pub neutralize_formulas: bool,
-    /// Folder of the job's checkpoint and lock. Default `.state/<job>/` beside the output.
+    /// Folder of the jobs' state folders: a job keeps its checkpoint and lock in `<state_dir>/<job name>/`.
+    /// Default `.state` beside the output.
     pub state_dir: Option<String>,
 }
 

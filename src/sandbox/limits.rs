@@ -101,12 +101,9 @@ impl Credits {
 }
 
 fn persist(path: &Path, balance: Option<f64>) -> Result<(), SandboxError> {
-    use std::io::Write;
-    let io = |source| SandboxError::Io { path: path.to_path_buf(), source };
-    let mut file = atomic_write_file::AtomicWriteFile::open(path).map_err(io)?;
     let text = serde_json::to_string(&BalanceFile { balance }).unwrap_or_default();
-    file.write_all(text.as_bytes()).map_err(io)?;
-    file.commit().map_err(io)
+    crate::durable::replace(path, text.as_bytes())
+        .map_err(|source| SandboxError::Io { path: path.to_path_buf(), source })
 }
 
 /// Requests per minute (GCRA, a burst of the whole minute's allowance) and per UTC day, per token.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::Deserializer;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::api::Person;
@@ -151,13 +151,17 @@ impl Row {
         self.numeric.iter_mut().for_each(|n| *n = false);
     }
 
+    /// Fills a cell. Inside a list of objects values are joined; otherwise the first value wins (a key
+    /// repeated in one object, which JSON allows, does not concatenate).
     fn put(&mut self, cell: usize, text: &str, numeric: bool, append: bool) {
         let slot = &mut self.cells[cell];
-        if append && !slot.is_empty() {
+        if slot.is_empty() {
+            self.numeric[cell] = numeric;
+        } else if append {
             slot.push_str("; ");
             self.numeric[cell] = false;
         } else {
-            self.numeric[cell] = numeric;
+            return;
         }
         slot.push_str(text);
     }
@@ -167,11 +171,9 @@ impl Row {
 #[derive(Debug)]
 pub struct Layout {
     columns: Vec<String>,
-    /// Per column: is neutralising skipped (phone numbers must stay dialable)?
-    exempt: Vec<bool>,
+    /// Per column: does it hold phone numbers (which stay dialable when they look like one)?
+    phone: Vec<bool>,
     plan: Plan,
-    /// Index of the hidden cell that always receives the person's `id`, for de-duplication.
-    id_cell: usize,
 }
 
 impl Layout {
@@ -186,39 +188,43 @@ impl Layout {
             let render = if JSON_COLUMNS.contains(&column.as_str()) { Render::Json } else { Render::Auto };
             plan.insert(column, i, render);
         }
-        let id_cell = columns.len();
-        plan.insert("id", id_cell, Render::Auto);
-        let exempt = columns.iter().map(|c| c == "phone" || c.starts_with("phone.")).collect();
-        Layout { columns, exempt, plan, id_cell }
+        let phone = columns.iter().map(|c| c == "phone.numbers").collect();
+        Layout { columns, phone, plan }
     }
 
     pub fn header(&self) -> &[String] {
         &self.columns
     }
 
-    /// Fills `row` from a person; returns its `id` when it has a usable one.
-    pub fn project<'r>(&self, person: &Person<'_>, row: &'r mut Row) -> Result<Option<&'r str>, serde_json::Error> {
-        row.reset(self.columns.len() + 1);
+    /// Fills `row` from a person. Values that cannot be read (a string with a lone UTF-16 surrogate, say)
+    /// are written as the API spelled them rather than dropped.
+    pub fn project(&self, person: &Person<'_>, row: &mut Row) {
+        row.reset(self.columns.len());
         for (key, value) in person.fields() {
             if let Some(node) = self.plan.0.get(key) {
-                apply(node, value, row, false)?;
+                apply(node, value, row, false);
             }
         }
-        let id = &row.cells[self.id_cell];
-        Ok((!id.is_empty()).then_some(id.as_str()))
     }
 
-    /// The visible cells of a projected row, neutralised where asked.
+    /// The cells of a projected row, neutralised where asked. Numbers are left alone, and so are phone
+    /// numbers that look like one (`+45 12 34 56 78`), so they stay dialable.
     pub fn cells<'r>(&'r self, row: &'r Row, neutralise: bool) -> impl Iterator<Item = Cow<'r, str>> + 'r {
         (0..self.columns.len()).map(move |i| {
             let text = row.cells[i].as_str();
-            if neutralise && !self.exempt[i] && !row.numeric[i] && is_formula_like(text) {
+            let exempt = row.numeric[i] || (self.phone[i] && looks_like_phone_numbers(text));
+            if neutralise && !exempt && is_formula_like(text) {
                 Cow::Owned(format!("'{text}"))
             } else {
                 Cow::Borrowed(text)
             }
         })
     }
+}
+
+/// Phone numbers (joined with `; `): digits, spaces, `+`, `-`, `.`, `/` and parentheses only.
+fn looks_like_phone_numbers(text: &str) -> bool {
+    text.chars().all(|c| c.is_ascii_digit() || " +-./();".contains(c))
 }
 
 /// Whether a spreadsheet could read the cell as a formula (OWASP's list: `=`, `+`, `-`, `@`, tab, CR).
@@ -245,7 +251,7 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
             match self.plan.0.get(key.as_ref()) {
                 Some(node) => {
                     let value: &'de RawValue = map.next_value()?;
-                    apply(node, value, self.row, self.append).map_err(de::Error::custom)?;
+                    apply(node, value, self.row, self.append);
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -256,28 +262,23 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
     }
 }
 
-/// Puts one field's value into its cells, and walks into it for nested columns.
-fn apply(node: &Node, raw: &RawValue, row: &mut Row, append: bool) -> Result<(), serde_json::Error> {
+/// Puts one field's value into its cells, and walks into it for nested columns. A nested value that
+/// cannot be read leaves its cells empty.
+fn apply(node: &Node, raw: &RawValue, row: &mut Row, append: bool) {
     let text = raw.get();
     for &(cell, render) in &node.cells {
-        if let Some((value, numeric)) = render_value(text, render)? {
+        if let Some((value, numeric)) = render_value(text, render) {
             row.put(cell, &value, numeric, append);
         }
     }
     if let Some(children) = &node.children {
-        match text.as_bytes().first() {
-            Some(b'{') => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                de.deserialize_map(ObjectVisitor { plan: children, row, append })?;
-            }
-            Some(b'[') => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                de.deserialize_seq(ListOfObjects { plan: children, row })?;
-            }
-            _ => {}
-        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let _ = match text.as_bytes().first() {
+            Some(b'{') => de.deserialize_map(ObjectVisitor { plan: children, row, append }),
+            Some(b'[') => de.deserialize_seq(ListOfObjects { plan: children, row }),
+            _ => Ok(()),
+        };
     }
-    Ok(())
 }
 
 /// `experiences.jobTitle`: the field of every object of a list, joined.
@@ -297,8 +298,7 @@ impl<'de> Visitor<'de> for ListOfObjects<'_, '_> {
         while let Some(item) = seq.next_element::<&'de RawValue>()? {
             if item.get().starts_with('{') {
                 let mut de = serde_json::Deserializer::from_str(item.get());
-                de.deserialize_map(ObjectVisitor { plan: self.plan, row: self.row, append: true })
-                    .map_err(de::Error::custom)?;
+                let _ = de.deserialize_map(ObjectVisitor { plan: self.plan, row: self.row, append: true });
             }
         }
         Ok(())
@@ -306,34 +306,42 @@ impl<'de> Visitor<'de> for ListOfObjects<'_, '_> {
 }
 
 /// The text of a value for one cell, and whether it is a JSON number; `None` for null.
-fn render_value(text: &str, render: Render) -> Result<Option<(Cow<'_, str>, bool)>, serde_json::Error> {
+fn render_value(text: &str, render: Render) -> Option<(Cow<'_, str>, bool)> {
     let first = text.as_bytes().first().copied().unwrap_or(b'n');
-    Ok(match (first, render) {
+    match (first, render) {
         (b'n', _) => None,
         (b'[' | b'{', Render::Json) => Some((minified(text), false)),
-        (b'"', _) => Some((serde_json::from_str::<Text>(text)?.0, false)),
-        (b'[', Render::Auto) => Some((join_scalars(text)?.unwrap_or_else(|| minified(text)), false)),
+        (b'"', _) => Some((string_value(text), false)),
+        (b'[', Render::Auto) => Some((join_scalars(text).unwrap_or_else(|| minified(text)), false)),
         (b'{', Render::Auto) => Some((minified(text), false)),
         (b't' | b'f', _) => Some((Cow::Borrowed(text), false)),
         _ => Some((Cow::Borrowed(text), true)),
-    })
+    }
+}
+
+/// A JSON string's text; one that cannot be decoded (a lone UTF-16 surrogate escape) as spelled.
+fn string_value(text: &str) -> Cow<'_, str> {
+    match serde_json::from_str::<Text>(text) {
+        Ok(Text(value)) => value,
+        Err(_) => Cow::Borrowed(text.get(1..text.len().saturating_sub(1)).unwrap_or(text)),
+    }
 }
 
 /// `["a","b",3]` → `a; b; 3`; `None` when the list holds objects or lists.
-fn join_scalars(text: &str) -> Result<Option<Cow<'_, str>>, serde_json::Error> {
-    let items: Vec<&RawValue> = serde_json::from_str(text)?;
+fn join_scalars(text: &str) -> Option<Cow<'_, str>> {
+    let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
     let mut out = String::new();
     for item in items {
-        let Some((value, _)) = render_value(item.get(), Render::Json)? else { continue };
+        let Some((value, _)) = render_value(item.get(), Render::Json) else { continue };
         if value.starts_with('[') || value.starts_with('{') {
-            return Ok(None);
+            return None;
         }
         if !out.is_empty() {
             out.push_str("; ");
         }
         out.push_str(&value);
     }
-    Ok(Some(Cow::Owned(out)))
+    Some(Cow::Owned(out))
 }
 
 fn minified(text: &str) -> Cow<'_, str> {
@@ -350,11 +358,11 @@ fn minified(text: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
-    fn row_of(layout: &Layout, json: &str) -> (Vec<String>, Option<String>) {
+    fn row_of(layout: &Layout, json: &str) -> Vec<String> {
         let person = Person::from_json(json).unwrap();
         let mut row = Row::default();
-        let id = layout.project(&person, &mut row).unwrap().map(str::to_owned);
-        (layout.cells(&row, true).map(Cow::into_owned).collect(), id)
+        layout.project(&person, &mut row);
+        layout.cells(&row, true).map(Cow::into_owned).collect()
     }
 
     #[test]
@@ -371,13 +379,12 @@ mod tests {
         .map(String::from)
         .to_vec();
         let layout = Layout::new(Some(&check_columns(&columns).unwrap()));
-        let (cells, id) = row_of(
+        let cells = row_of(
             &layout,
             r#"{"id":"x1","name":"=HYPERLINK(\"evil\")","company":{"name":"Acme, Inc.","size":3},"skills":["Rust","-SQL"],
                 "experiences":[{"jobTitle":"CEO", "domain":"a.com"},{"jobTitle":"@CTO"}],"phone":{"numbers":["+45 1234"],"status":"verified"},
                 "connectionsCount":-5,"unknownFuture":{"a":1}}"#,
         );
-        assert_eq!(id.as_deref(), Some("x1"));
         assert_eq!(
             cells,
             vec![
@@ -395,14 +402,24 @@ mod tests {
     #[test]
     fn nulls_absent_and_empty_lists_are_empty_cells() {
         let layout = Layout::new(None);
-        let (cells, id) = row_of(&layout, r#"{"domain":"d.com","name":null,"skills":[],"experiences":[]}"#);
-        assert_eq!(id, None);
+        let cells = row_of(&layout, r#"{"domain":"d.com","name":null,"skills":[],"experiences":[]}"#);
         assert_eq!(cells.len(), DEFAULT_COLUMNS.len());
         let at = |c: &str| cells[DEFAULT_COLUMNS.iter().position(|d| *d == c).unwrap()].clone();
         assert_eq!(
             (at("name"), at("skills"), at("experiences"), at("domain")),
             ("".into(), "".into(), "[]".into(), "d.com".into())
         );
+    }
+
+    #[test]
+    fn odd_values_are_kept_not_dropped() {
+        let columns: Vec<String> = ["id", "summary", "phone.numbers"].map(String::from).to_vec();
+        let layout = Layout::new(Some(&columns));
+        // A repeated key keeps its first value; a lone surrogate is written as spelled; a phone cell that
+        // is not a phone number is neutralised like any other.
+        let cells =
+            row_of(&layout, r#"{"id":"a","id":"b","summary":"cut \ud83d","phone":{"numbers":["=HYPERLINK(\"x\")"]}}"#);
+        assert_eq!(cells, vec!["a", "cut \\ud83d", "'=HYPERLINK(\"x\")"]);
     }
 
     #[test]

@@ -34,9 +34,8 @@ impl Digest {
         let file = File::open(path)?;
         let shared = Arc::new(Shared { committed: AtomicU64::new(committed), ..Shared::default() });
         let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("sha256".to_owned())
-            .spawn(move || follow(&file, &thread_shared))?;
+        let thread =
+            std::thread::Builder::new().name("sha256".to_owned()).spawn(move || follow(&file, &thread_shared))?;
         Ok(Digest { shared, thread: Some(thread) })
     }
 

@@ -90,6 +90,18 @@ pub enum SinkError {
     Write { path: PathBuf, source: io::Error },
     #[error("{} does not match the checkpoint ({reason}); rerun with --fresh to start over", path.display())]
     Mismatch { path: PathBuf, reason: String },
+    #[error("{} is being written by another run (another job with the same output path?)", path.display())]
+    Busy { path: PathBuf },
+}
+
+/// Holds the partial file's OS lock for as long as the file is open, so two jobs that share an output
+/// path cannot interleave their pages.
+fn lock(file: &File, path: &Path) -> Result<(), SinkError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SinkError::Busy { path: path.to_owned() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(write_error(path)(e)),
+    }
 }
 
 /// The partial file, with the length and checksum of everything appended to it.
@@ -167,7 +179,9 @@ pub struct Sink {
 impl Sink {
     /// Starts a new export: an empty partial file with the CSV header (and BOM), committed at once.
     pub fn create(partial: &Path, seen: &Path, options: &SinkOptions) -> Result<Sink, SinkError> {
-        let file = durable::open_private(partial, true).map_err(write_error(partial))?;
+        let file = durable::open_private(partial, false).map_err(write_error(partial))?;
+        lock(&file, partial)?;
+        file.set_len(0).map_err(write_error(partial))?;
         durable::sync_dir(partial.parent().unwrap_or(Path::new("."))).map_err(write_error(partial))?;
         let seen_file = durable::open_private(seen, true).map_err(write_error(seen))?;
         let seen = Seen::load(seen_file, 0).map_err(write_error(seen))?;
@@ -188,7 +202,12 @@ impl Sink {
     /// committed bytes, then cuts off anything after them.
     pub fn resume(partial: &Path, seen: &Path, options: &SinkOptions, at: &Position) -> Result<Sink, SinkError> {
         let mismatch = |reason: String| SinkError::Mismatch { path: partial.to_owned(), reason };
-        let mut file = durable::open_private(partial, false).map_err(write_error(partial))?;
+        let mut file = match durable::open_existing(partial) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(mismatch("it is missing".to_owned())),
+            Err(e) => return Err(write_error(partial)(e)),
+        };
+        lock(&file, partial)?;
         let len = file.metadata().map_err(write_error(partial))?.len();
         if len < at.bytes {
             return Err(mismatch(format!("{len} bytes, but the checkpoint recorded {}", at.bytes)));
@@ -248,10 +267,6 @@ impl Sink {
     /// The last committed position.
     pub fn position(&self) -> &Position {
         &self.committed
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.out.path
     }
 
     /// Moves spooled bytes into the file.
@@ -340,6 +355,14 @@ pub fn file_sha256(path: &Path) -> Result<String, SinkError> {
     digest::file_sha256(path).map_err(write_error(path))
 }
 
+/// The length and checksum of a file, as a [`Position`] records them.
+pub fn file_checksum(path: &Path) -> io::Result<(u64, String)> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let (checksum, _) = checksum_prefix(&mut file, len)?;
+    Ok((len, hex_u64(checksum.digest())))
+}
+
 fn csv_io(err: ::csv::Error) -> io::Error {
     match err.into_kind() {
         ::csv::ErrorKind::Io(e) => e,
@@ -351,15 +374,7 @@ impl PersonSink for Sink {
     type Error = SinkError;
 
     fn person(&mut self, person: &Person<'_>) -> Result<(), SinkError> {
-        if self.page_limit.is_some_and(|limit| self.page.written >= limit) {
-            self.page.over_limit += 1;
-            return Ok(());
-        }
-        let id = match &mut self.encoder {
-            Encoder::Csv(csv) => csv.layout.project(person, &mut csv.row).ok().flatten().map(Cow::Borrowed),
-            Encoder::Ndjson => person.id(),
-        };
-        let Some(id) = id else {
+        let Some(id) = person.id() else {
             self.page.without_id += 1;
             if self.committed.without_id + self.page.without_id <= 3 {
                 let start: String = String::from_utf8_lossy(person.raw()).chars().take(120).collect();
@@ -367,13 +382,18 @@ impl PersonSink for Sink {
             }
             return Ok(());
         };
-        if !self.seen.insert(&id) {
+        let Some(new_id) = self.seen.unseen(&id) else {
             self.page.duplicates += 1;
             tracing::debug!(%id, "skipping a person already written");
             return Ok(());
+        };
+        if self.page_limit.is_some_and(|limit| self.page.written >= limit) {
+            return Ok(()); // past max_records: the API sent more than was asked for
         }
+        self.seen.add(new_id);
         match &mut self.encoder {
             Encoder::Csv(csv) => {
+                csv.layout.project(person, &mut csv.row);
                 let cells = csv.layout.cells(&csv.row, csv.neutralise).map(|cell| match cell {
                     Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
                     Cow::Owned(s) => Cow::Owned(s.into_bytes()),

@@ -20,7 +20,7 @@ pub fn minify_into(json: &[u8], out: &mut Vec<u8>) {
         }
         // The string, from its opening quote to past its closing one, jumping over escapes.
         let mut end = quote + 1;
-        loop {
+        while end < json.len() {
             match memchr::memchr2(b'"', b'\\', &json[end..]) {
                 Some(i) if json[end + i] == b'\\' => end += i + 2,
                 Some(i) => {
