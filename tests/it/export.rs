@@ -66,13 +66,19 @@ fn a_flaky_api_still_yields_every_person_exactly_once() {
 }
 
 #[test]
-fn requests_are_evenly_spaced() {
-    let world = World::new(2000, |_| {});
-    // 600 a minute: one every 100 ms, with no burst at the start.
-    world.write("nordic.toml", &NORDIC.replace("size = 100", "size = 25"));
+fn requests_are_evenly_spaced_retries_included() {
+    let world = World::new(2000, |o| {
+        o.fault_5xx = 0.15;
+        o.fault_429 = 0.1;
+        o.fault_seed = 5;
+    });
+    // 600 a minute: one every 100 ms, with no burst at the start, and retries wait their turn too.
+    world.write("nordic.toml", &format!("{}[api]\nmax_retries = 20\n", NORDIC.replace("size = 100", "size = 25")));
     world.run("nordic.toml", &["--max-records", "250", "--requests-per-minute", "600"]).success();
-    let times: Vec<f64> = world.requests().iter().map(|r| r["unix_ms"].as_f64().unwrap()).collect();
-    assert!(times.len() >= 8, "{} requests", times.len());
+    let requests = world.requests();
+    assert!(requests.iter().any(|r| !r["fault"].is_null()), "the run should have met faults");
+    let times: Vec<f64> = requests.iter().map(|r| r["unix_ms"].as_f64().unwrap()).collect();
+    assert!(times.len() >= 12, "{} requests", times.len());
     for pair in times.windows(2) {
         // A little slack for the time between sending and the server's clock reading.
         assert!(pair[1] - pair[0] >= 95.0, "requests {:.1} ms apart", pair[1] - pair[0]);
@@ -195,7 +201,11 @@ fn an_api_that_stays_down_or_asks_to_wait_too_long_exits_5() {
     let world = World::new(3000, |o| o.repeat_cursor = Some(2));
     world.write("nordic.toml", NORDIC);
     world.run("nordic.toml", &[]).code(5).stderr(predicate::str::contains("cursor it had returned before"));
-    assert!(world.pages_served().len() <= 4, "the walk must not loop");
+    let served = world.pages_served().len();
+    assert!(served <= 4, "the walk must not loop: {served} pages");
+    // Rerunning does not buy the looping page again: it refuses before sending anything.
+    world.run("nordic.toml", &[]).code(5).stderr(predicate::str::contains("cursor it had returned before"));
+    assert_eq!(world.pages_served().len(), served);
 }
 
 #[test]

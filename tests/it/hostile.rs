@@ -265,3 +265,96 @@ fn hostile_people_never_become_formulas_in_a_real_spreadsheet() {
     world.run("raw.toml", &[]).success();
     assert!(spreadsheet_xml(&world, "output/raw.csv").contains("<f"), "the hostile people hold formulas");
 }
+
+#[test]
+fn a_retry_after_on_a_503_is_honoured_and_a_huge_one_stops_cleanly() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let api = Scripted::new(move |_, _| {
+        if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+            ResponseTemplate::new(503).insert_header("retry-after", "2").set_body_string("busy")
+        } else {
+            page(json!([person("a")]), None, 1)
+        }
+    });
+    let world = world();
+    let start = Instant::now();
+    run(&world, &api.server.uri(), &[]).success();
+    assert!(start.elapsed() >= Duration::from_secs(2), "the Retry-After of the 503 was not waited out");
+
+    let api = Scripted::new(|_, _| ResponseTemplate::new(429).insert_header("retry-after", "18446744073709551615"));
+    run(&world, &api.server.uri(), &["--output", "output/b.csv"])
+        .code(5)
+        .stderr(predicate::str::contains("longer than api.max_retry_wait_secs"));
+    assert_eq!(api.requests().len(), 1);
+}
+
+#[test]
+fn csv_and_ndjson_agree_on_odd_ids() {
+    // A boolean id is no id; a key repeated in one object counts the first time (as JSON parsers mostly do).
+    let body = br#"{"people":[{"id":"a"},{"id":true,"name":"boolean id"},{"id":"dup","id":"second"},{"id":7}],"total":4,"creditsUsed":0.8}"#;
+    let api = Scripted::new(move |_, _| ResponseTemplate::new(200).set_body_raw(body.to_vec(), "application/json"));
+    let world = world();
+    run(&world, &api.server.uri(), &["--output", "output/odd.csv"]).success();
+    run(&world, &api.server.uri(), &["--output", "output/odd.ndjson"]).success();
+    assert_eq!(crate::support::csv_ids(&world.read("output/odd.csv")), vec!["a", "dup", "7"]);
+    assert_eq!(world.read("output/odd.ndjson").lines().count(), 3);
+    for file in ["output/odd.csv.report.json", "output/odd.ndjson.report.json"] {
+        let report: Value = serde_json::from_str(&world.read(file)).unwrap();
+        assert_eq!((report["people"].as_u64(), report["without_id"].as_u64()), (Some(3), Some(1)), "{file}");
+    }
+}
+
+#[test]
+fn a_lone_surrogate_in_a_string_keeps_the_person_in_both_formats() {
+    let body =
+        br#"{"people":[{"id":"s","summary":"cut \ud83d"},{"id":"t"}],"detail":"OK","total":2,"creditsUsed":0.4}"#;
+    let api = Scripted::new(move |_, _| ResponseTemplate::new(200).set_body_raw(body.to_vec(), "application/json"));
+    let world = world();
+    run(&world, &api.server.uri(), &["--output", "output/s.csv"]).success();
+    run(&world, &api.server.uri(), &["--output", "output/s.ndjson"]).success();
+    assert_eq!(crate::support::csv_ids(&world.read("output/s.csv")), vec!["s", "t"]);
+    assert!(world.read("output/s.csv").contains("cut \\ud83d"));
+    assert_eq!(world.read("output/s.ndjson").lines().count(), 2);
+}
+
+#[test]
+fn a_422_points_at_seeds_and_at_de_duplicated_list_items() {
+    let api = Scripted::new(|_, _| {
+        ResponseTemplate::new(422).set_body_json(json!({"detail": [
+            {"type": "value_error", "loc": ["body", "peopleFilters", "countries", 1], "msg": "Unknown country", "input": "zz"},
+            {"type": "value_error", "loc": ["body", "peopleFilters", "lookalikeLinkedinHandles", 1], "msg": "Unknown handle", "input": "nobody-1"}
+        ]}))
+    });
+    let world = world();
+    world.write(
+        "job.toml",
+        &format!("{JOB}\n").replace(
+            "[search]\nsize = 3\n",
+            "[search]\nsize = 3\npeopleFilters = { countries = [\"dk\", \"DK\", \"zz\"], lookalikeLinkedinHandles = [\"dwight-schrute\"] }\n[seeds]\nlinkedin = [\"nobody-1\"]\n",
+        ),
+    );
+    run(&world, &api.server.uri(), &[])
+        .code(3)
+        .stderr(predicate::str::contains("search.peopleFilters.countries[2]: Unknown country"))
+        .stderr(predicate::str::contains("seeds.linkedin[0]: Unknown handle"));
+}
+
+#[test]
+fn an_api_that_echoes_the_token_does_not_get_it_printed() {
+    let api = Scripted::new(|_, _| {
+        ResponseTemplate::new(422).set_body_json(json!({"detail": [{"type": "x", "loc": ["header", "x-api-token"], "msg": format!("token {TOKEN} is not valid"), "input": TOKEN}]}))
+    });
+    let world = world();
+    let output = run(&world, &api.server.uri(), &[]).code(3).get_output().clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("[redacted]") && !stderr.contains(TOKEN), "{stderr}");
+    let output = world
+        .cmd()
+        .args(["estimate", "job.toml", "--base-url", &api.server.uri()])
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(TOKEN));
+}

@@ -235,3 +235,102 @@ fn state_files_are_private() {
     }
     assert_eq!(mode("output/resumable.csv.partial"), 0o600);
 }
+
+#[test]
+fn a_walk_that_ended_before_the_file_was_published_completes_without_a_request() {
+    let world = World::new(2000, |_| {});
+    world.write("job.toml", JOB);
+    // The output path is a folder, so publishing (the rename) fails after the last page.
+    std::fs::create_dir_all(world.path("output/resumable.csv/blocked")).unwrap();
+    world.run("job.toml", &[]).code(7).stderr(predicate::str::contains("output/resumable.csv"));
+    std::fs::remove_dir_all(world.path("output/resumable.csv")).unwrap();
+    let before = mark(&world);
+    world.run("job.toml", &[]).success();
+    assert_eq!(mark(&world), before, "nothing left to fetch");
+    assert_eq!(csv_ids(&world.read("output/resumable.csv")), ids_where(&world, nordic));
+}
+
+#[test]
+fn a_published_file_whose_report_failed_is_finished_without_a_request() {
+    let world = World::new(2000, |_| {});
+    world.write("job.toml", JOB);
+    // The report path is a folder: the file is published, the report cannot be written.
+    std::fs::create_dir_all(world.path("output/resumable.csv.report.json/blocked")).unwrap();
+    world.run("job.toml", &[]).code(7).stderr(predicate::str::contains("report.json"));
+    assert!(
+        world.path("output/resumable.csv").exists() && world.path("output/.state/resumable/checkpoint.json").exists()
+    );
+    std::fs::remove_dir_all(world.path("output/resumable.csv.report.json")).unwrap();
+    let before = mark(&world);
+    world.run("job.toml", &[]).success();
+    assert_eq!(mark(&world), before);
+    let report: Value = serde_json::from_str(&world.read("output/resumable.csv.report.json")).unwrap();
+    use sha2::Digest;
+    assert_eq!(report["sha256"], hex::encode(sha2::Sha256::digest(world.bytes("output/resumable.csv"))));
+    assert!(!world.path("output/.state/resumable/checkpoint.json").exists());
+}
+
+#[test]
+fn resuming_with_another_output_path_is_refused() {
+    let world = World::new(3000, |o| o.credits = Some(20.0));
+    world.write("job.toml", JOB);
+    world.run("job.toml", &[]).code(4);
+    world
+        .run("job.toml", &["--output", "output/elsewhere.csv"])
+        .code(2)
+        .stderr(predicate::str::contains("output path changed"));
+}
+
+#[test]
+fn jobs_sharing_a_state_folder_setting_keep_apart() {
+    let mut world = World::new(3000, |o| o.credits = Some(20.0));
+    world.write("alpha.toml", &JOB.replace("resumable", "alpha"));
+    world.write("beta.toml", &JOB.replace("resumable", "beta").replace("\"no\"", "\"fi\""));
+    let shared = |cmd: &mut assert_cmd::Command| {
+        cmd.env("OCEAN_EXPORT_OUTPUT__STATE_DIR", "state");
+    };
+    let run = |world: &World, job: &str, extra: &[&str]| {
+        let mut cmd = world.cmd();
+        shared(&mut cmd);
+        cmd.args(["run", job, "--base-url", &world.base_url(), "--requests-per-minute", "60000"]).args(extra).assert()
+    };
+    run(&world, "alpha.toml", &[]).code(4);
+    world.restart(|o| o.credits = Some(1_000_000.0));
+    // beta neither trips over alpha's checkpoint nor, with --fresh, deletes alpha's paid pages.
+    run(&world, "beta.toml", &["--fresh"]).success();
+    assert!(world.path("output/alpha.csv.partial").exists());
+    assert!(world.path("state/alpha/checkpoint.json").exists() && world.path("state/beta").is_dir());
+    run(&world, "alpha.toml", &[]).success().stderr(predicate::str::contains("resumed at 100 people"));
+}
+
+#[test]
+fn an_unwritable_state_folder_exits_7() {
+    let world = World::new(100, |_| {});
+    world.write("job.toml", JOB);
+    world.write("output/.state", "a file where the state folder should be");
+    world.run("job.toml", &[]).code(7).stderr(predicate::str::contains("output/.state"));
+    assert!(world.requests().is_empty());
+}
+
+#[test]
+fn two_jobs_writing_one_file_do_not_interleave() {
+    let world = World::new(3000, |o| o.latency_ms = 10);
+    world.write("one.toml", &JOB.replace("resumable", "one"));
+    world.write("two.toml", &JOB.replace("resumable", "two"));
+    let first = world
+        .std_cmd()
+        .args(["run", "one.toml", "--quiet", "--output", "output/shared.csv", "--base-url", &world.base_url()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while world.pages_served().is_empty() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    world
+        .run("two.toml", &["--output", "output/shared.csv"])
+        .code(6)
+        .stderr(predicate::str::contains("shared.csv.partial is being written by another run"));
+    assert!(first.wait_with_output().unwrap().status.success());
+    assert_eq!(csv_ids(&world.read("output/shared.csv")), ids_where(&world, nordic));
+}
