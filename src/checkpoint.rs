@@ -225,12 +225,17 @@ pub fn parse(bytes: &[u8]) -> Result<Checkpoint, String> {
     if actual != envelope.sha256 {
         return Err("its checksum does not match its content".to_owned());
     }
-    let checkpoint: Checkpoint =
-        serde_json::from_str(envelope.checkpoint.get()).map_err(|e| format!("unexpected content: {e}"))?;
-    if checkpoint.version != VERSION {
-        return Err(format!("format version {} (this build reads {VERSION})", checkpoint.version));
+    // The version first, so a checkpoint of another build says so rather than "unexpected content".
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u32,
     }
-    Ok(checkpoint)
+    let Versioned { version } =
+        serde_json::from_str(envelope.checkpoint.get()).map_err(|e| format!("unexpected content: {e}"))?;
+    if version != VERSION {
+        return Err(format!("format version {version} (this build reads {VERSION})"));
+    }
+    serde_json::from_str(envelope.checkpoint.get()).map_err(|e| format!("unexpected content: {e}"))
 }
 
 /// `PATH.report.json`: what a completed export did.

@@ -407,7 +407,8 @@ where
     .adjust(|error, delay| match error {
         FetchError::Api(e) => match e.retry_after() {
             Some(wait) => {
-                let total = asked_to_wait.get() + wait;
+                // Counted at least at the backoff's smallest step, so even `Retry-After: 0` forever ends.
+                let total = asked_to_wait.get() + wait.max(policy.min_delay);
                 asked_to_wait.set(total);
                 (total <= policy.max_wait).then_some(wait)
             }
