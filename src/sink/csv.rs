@@ -2,9 +2,9 @@
 //! flattening (dotted names, lists joined with `"; "`, objects as JSON cells) and formula neutralising.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
+use rustc_hash::FxHashMap;
 use serde::Deserializer;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -118,9 +118,11 @@ struct Node {
     children: Option<Plan>,
 }
 
-/// JSON key → what to do with its value, per level of nesting.
+/// JSON key → what to do with its value, per level of nesting. Looked up once per field of every person,
+/// so with a fast hash (the keys are the API's, not an attacker's choice of collisions to exploit here:
+/// a lookup of an unknown key costs the same as any other).
 #[derive(Debug, Default)]
-struct Plan(HashMap<String, Node>);
+struct Plan(FxHashMap<String, Node>);
 
 impl Plan {
     fn insert(&mut self, path: &str, cell: usize, render: Render) {
@@ -321,6 +323,12 @@ fn render_value(text: &str, render: Render) -> Option<(Cow<'_, str>, bool)> {
 
 /// A JSON string's text; one that cannot be decoded (a lone UTF-16 surrogate escape) as spelled.
 fn string_value(text: &str) -> Cow<'_, str> {
+    // Valid JSON has no raw control characters in strings, so without a backslash the text between the
+    // quotes is the value (found by a SIMD search rather than a second full decode).
+    let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or_default();
+    if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+        return Cow::Borrowed(inner);
+    }
     match serde_json::from_str::<Text>(text) {
         Ok(Text(value)) => value,
         Err(_) => Cow::Borrowed(text.get(1..text.len().saturating_sub(1)).unwrap_or(text)),
