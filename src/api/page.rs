@@ -160,9 +160,16 @@ fn parse_one<'a, T: Deserialize<'a>>(slice: &'a str, eof: bool) -> Result<Step<T
             let end = stream.byte_offset();
             if end == slice.len() && !eof { Ok(Step::NeedMore) } else { Ok(Step::Value(value, end)) }
         }
-        Some(Err(e)) if e.is_eof() && !eof => Ok(Step::NeedMore),
+        Some(Err(e)) if !eof && (e.is_eof() || ends_inside_a_number(slice)) => Ok(Step::NeedMore),
         Some(Err(e)) => Err(e.to_string()),
     }
+}
+
+/// Whether the buffer may end inside a number (`1.` of `1.5`, `2e` of `2e5`, a lone `-`). Skipping a value
+/// (a person's raw JSON, an unknown key) serde_json reports such a number as invalid, not as cut short;
+/// more bytes settle it either way.
+fn ends_inside_a_number(slice: &str) -> bool {
+    matches!(slice.as_bytes().last(), Some(b'-' | b'+' | b'.' | b'e' | b'E'))
 }
 
 impl PageParser {
@@ -307,7 +314,9 @@ impl PageParser {
                             self.pos += end;
                             self.state = State::PeopleNext;
                         }
-                        Some(Err(e)) if !e.is_eof() || eof => return Err(PageError::Malformed(e.to_string())),
+                        Some(Err(e)) if eof || !(e.is_eof() || ends_inside_a_number(slice)) => {
+                            return Err(PageError::Malformed(e.to_string()));
+                        }
                         _ => {
                             self.need = 2 * slice.len();
                             self.state = State::Person;
@@ -465,6 +474,20 @@ mod tests {
         for chunk in 1..body.len() {
             let (meta, _) = parse_in_chunks(body, chunk).unwrap();
             assert_eq!((meta.total, meta.credits_used), (Some(12345), Some(1.25)), "chunk {chunk}");
+        }
+    }
+
+    /// Found by the `page` fuzz target: `{"creUsed":1.6,"people":[{}]}` in chunks of 13 bytes was refused.
+    #[test]
+    fn a_number_split_inside_a_person_or_an_unknown_key_is_not_invalid() {
+        let body = br#"{"creUsed":1.6,"people":[{"id":"a","r":-0.5e+3,"s":[1.25E-2,-7]}],"x":-2,"total":1}"#;
+        let (_, whole) = parse_in_chunks(body, body.len()).unwrap();
+        for chunk in 1..body.len() {
+            let (meta, people) = parse_in_chunks(body, chunk).unwrap_or_else(|e| panic!("chunk {chunk}: {e}"));
+            assert_eq!((meta.total, &people), (Some(1), &whole), "chunk {chunk}");
+        }
+        for bad in [&br#"{"people":[{"r":1.}]}"#[..], br#"{"people":[],"x":-}"#, br#"{"people":[],"x":1e}"#] {
+            assert!(parse_in_chunks(bad, 1).unwrap_err().contains("invalid number"));
         }
     }
 

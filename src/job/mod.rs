@@ -6,6 +6,7 @@ pub mod seeds;
 pub mod settings;
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,9 @@ pub use settings::{ApiSettings, LimitSettings, OutputSettings, Overrides, Settin
 pub const DEFAULT_PAGE_SIZE: i64 = 1000;
 /// Output path when the job does not set one.
 pub const DEFAULT_OUTPUT: &str = "output/{job}.{format}";
+/// Largest job file accepted. Far beyond any hand-written job, and it bounds the TOML parser's memory,
+/// which keeps tens of bytes of tokens per byte of dense input (8 MB of `=` lines took 590 MB).
+pub const MAX_JOB_FILE_BYTES: usize = 4 << 20;
 
 /// The job file as written.
 #[derive(Debug, Deserialize)]
@@ -96,12 +100,24 @@ pub struct Job {
 
 /// Reads and checks a job file.
 pub fn load(path: &Path, context: &Context) -> Result<Job, JobError> {
-    let bytes = std::fs::read(path).map_err(|source| JobError::Read { path: path.to_owned(), source })?;
+    // One byte past the limit tells that the file is too large, without reading all of it (or /dev/zero).
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_JOB_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|source| JobError::Read { path: path.to_owned(), source })?;
     from_bytes(path, bytes, context)
 }
 
 /// Checks the bytes of a job file; `path` names it in errors and in the job.
 pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job, JobError> {
+    if bytes.len() > MAX_JOB_FILE_BYTES {
+        // The place is where the limit is crossed (or the first byte that is not UTF-8, if that comes first).
+        let head = &bytes[..MAX_JOB_FILE_BYTES];
+        let text = std::str::from_utf8(head)
+            .unwrap_or_else(|e| std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default());
+        let message = format!("the job file is larger than {} MiB; is it the right file?", MAX_JOB_FILE_BYTES >> 20);
+        return Err(Located { path, text }.error(text.len()..text.len(), message, None));
+    }
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
@@ -153,6 +169,11 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
         request_body(file.search, &seeds, |i| at(&["search", "peopleFilters", "lookalikeLinkedinHandles"], Some(i)))
             .map_err(|(span, message)| located.error(span, message, None))?;
     let seeds = search.people_filters.as_ref().and_then(|p| p.lookalike_linkedin_handles.clone()).unwrap_or_default();
+
+    // The job's own base URL is checked even when a flag overrides it, like every other value in the file;
+    // `run` would refuse it later, with no place to point at.
+    crate::api::client::parse_base_url(&file._api.base_url)
+        .map_err(|e| located.error(at(&["api", "base_url"], None), e.to_string(), None))?;
 
     let user_text = match &context.user_settings {
         Some(user) if user.exists() => {
@@ -214,6 +235,9 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
     }
     // Always one folder per job, even when the setting is shared by several jobs (a user settings file).
     let state_dir = match &settings.output.state_dir {
+        Some(dir) if dir.is_empty() => {
+            return Err(setting_error("output.state_dir", None, "the state folder is empty; name a folder".to_owned()));
+        }
         Some(dir) => PathBuf::from(dir),
         None => default_state_dir(&template),
     }
@@ -496,6 +520,9 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
             ("name = \"a/b\"\n[search]\n", ":1:8:", None),
             ("", ":1:1:", None),
             ("[search]\n[output]\npath = \"x.csv\"\nformat = \"ndjson\"\n", ":3:8:", None),
+            ("[search]\n[api]\nbase_url = \"not a url\"\n", ":3:12:", Some("invalid API base URL")),
+            ("[search]\n[api]\nbase_url = \"http://api.ocean.io\"\n", ":3:12:", Some("plain http")),
+            ("[search]\n[output]\nstate_dir = \"\"\n", ":3:13:", Some("state folder")),
         ];
         for (text, place, hint) in cases {
             let err = load_text(text).unwrap_err();
@@ -505,6 +532,19 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
                 assert!(shown.contains(hint), "{text:?}: {shown}");
             }
         }
+    }
+
+    #[test]
+    fn oversized_files_stop_at_the_limit() {
+        // Dense junk after a valid start: the TOML parser would need ~70 bytes of memory per byte of it.
+        let mut text = b"[search]\n".to_vec();
+        text.extend(b"=\n".repeat(MAX_JOB_FILE_BYTES));
+        let err = from_bytes(Path::new("big.toml"), text.clone(), &context()).unwrap_err().to_string();
+        let line = 1 + text[..MAX_JOB_FILE_BYTES].iter().filter(|&&b| b == b'\n').count();
+        assert!(err.starts_with(&format!("big.toml:{line}:2: the job file is larger than 4 MiB")), "{err}");
+        // A file that never ends is read only up to the limit.
+        let err = load(Path::new("/dev/zero"), &context()).unwrap_err().to_string();
+        assert!(err.contains("larger than 4 MiB"), "{err}");
     }
 
     #[test]

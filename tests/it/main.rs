@@ -1,6 +1,7 @@
 //! One integration-test binary (linking many is slow on two cores). Each module drives the real
 //! `ocean-export` binary or the real sandbox over HTTP.
 
+mod bad_jobs;
 mod export;
 mod hostile;
 mod operator;
