@@ -324,7 +324,7 @@ pub fn main() -> ExitCode {
         _ => progress::Mode::Silent,
     };
     init_logging(&cli.log, mode == progress::Mode::Bar);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
