@@ -174,11 +174,6 @@ impl StateDir {
         self.dir.join("checkpoint.json")
     }
 
-    /// Where the ids written so far are kept.
-    pub fn seen_path(&self) -> PathBuf {
-        self.dir.join("seen.bin")
-    }
-
     /// The saved checkpoint, if any. A damaged or foreign one is an error, never a partial read.
     pub fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
         let path = self.checkpoint_path();
@@ -196,13 +191,19 @@ impl StateDir {
         durable::replace(&path, &encode(checkpoint)).map_err(io_error(&path))
     }
 
-    /// Forgets the export: the next run starts a new one.
+    /// Forgets the export: the next run starts a new one. The checkpoint goes first, so a crash half-way
+    /// leaves leftovers that nothing refers to (the next export removes them), never a checkpoint without
+    /// its files.
     pub fn clear(&self) -> Result<(), CheckpointError> {
-        for path in [self.checkpoint_path(), self.seen_path()] {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(source) => return Err(CheckpointError::Io { path, source }),
+        let remove = |path: PathBuf| match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(CheckpointError::Io { path, source: e }),
+            _ => Ok(()),
+        };
+        remove(self.checkpoint_path())?;
+        for entry in std::fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
+            let name = entry.map_err(io_error(&self.dir))?.file_name();
+            if name.to_string_lossy().starts_with("seen-") {
+                remove(self.dir.join(name))?;
             }
         }
         durable::sync_dir(&self.dir).map_err(io_error(&self.dir))

@@ -70,8 +70,7 @@ fn create(job: &Job, state: &StateDir) -> Result<(Sink, Checkpoint), Error> {
         std::fs::create_dir_all(parent)
             .map_err(|source| FetchError::Checkpoint(CheckpointError::Io { path: parent.to_owned(), source }))?;
     }
-    let sink =
-        Sink::create(&partial_path(&output), &state.seen_path(), &job.sink_options()).map_err(FetchError::Sink)?;
+    let sink = Sink::create(&partial_path(&output), state.dir(), &job.sink_options()).map_err(FetchError::Sink)?;
     let checkpoint = Checkpoint::new(job, &output, sink.position().clone());
     state.save(&checkpoint).map_err(FetchError::Checkpoint)?;
     Ok((sink, checkpoint))
@@ -120,9 +119,8 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
                 "resuming at {} people",
                 checkpoint.position.people
             );
-            let sink =
-                Sink::resume(&checkpoint.partial(), &state.seen_path(), &job.sink_options(), &checkpoint.position)
-                    .map_err(FetchError::Sink)?;
+            let sink = Sink::resume(&checkpoint.partial(), state.dir(), &job.sink_options(), &checkpoint.position)
+                .map_err(FetchError::Sink)?;
             (checkpoint, Some(sink))
         }
     };

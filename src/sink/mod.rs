@@ -18,7 +18,7 @@ use xxhash_rust::xxh3::Xxh3Default;
 use crate::api::{Person, PersonSink};
 use crate::durable;
 use digest::Digest;
-use seen::Seen;
+use seen::{Seen, SeenFiles};
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -72,6 +72,8 @@ pub struct Position {
     pub duplicates: u64,
     /// People skipped because they had no id.
     pub without_id: u64,
+    /// The files holding the ids written, for de-duplication.
+    pub seen: SeenFiles,
 }
 
 /// What happened to the people of the page in progress.
@@ -178,13 +180,13 @@ pub struct Sink {
 
 impl Sink {
     /// Starts a new export: an empty partial file with the CSV header (and BOM), committed at once.
-    pub fn create(partial: &Path, seen: &Path, options: &SinkOptions) -> Result<Sink, SinkError> {
+    /// The ids written are kept in `state`, the job's state folder.
+    pub fn create(partial: &Path, state: &Path, options: &SinkOptions) -> Result<Sink, SinkError> {
         let file = durable::open_private(partial, false).map_err(write_error(partial))?;
         lock(&file, partial)?;
         file.set_len(0).map_err(write_error(partial))?;
         durable::sync_dir(partial.parent().unwrap_or(Path::new("."))).map_err(write_error(partial))?;
-        let seen_file = durable::open_private(seen, true).map_err(write_error(seen))?;
-        let seen = Seen::load(seen_file, 0).map_err(write_error(seen))?;
+        let seen = Seen::create(state).map_err(write_error(state))?;
         let out = Output { path: partial.to_owned(), file, checksum: Xxh3Default::new(), len: 0 };
         let digest = Digest::start(partial, 0).map_err(write_error(partial))?;
         let mut sink = Sink::assemble(out, seen, digest, options, Position::default());
@@ -200,7 +202,7 @@ impl Sink {
 
     /// Continues an export from a checkpoint: checks that the partial file still starts with exactly the
     /// committed bytes, then cuts off anything after them.
-    pub fn resume(partial: &Path, seen: &Path, options: &SinkOptions, at: &Position) -> Result<Sink, SinkError> {
+    pub fn resume(partial: &Path, state: &Path, options: &SinkOptions, at: &Position) -> Result<Sink, SinkError> {
         let mismatch = |reason: String| SinkError::Mismatch { path: partial.to_owned(), reason };
         let mut file = match durable::open_existing(partial) {
             Ok(file) => file,
@@ -218,9 +220,14 @@ impl Sink {
         }
         file.set_len(at.bytes).map_err(write_error(partial))?;
         file.seek(SeekFrom::End(0)).map_err(write_error(partial))?;
-        let seen_file = durable::open_private(seen, false).map_err(write_error(seen))?;
-        let seen = Seen::load(seen_file, at.people)
-            .map_err(|e| SinkError::Mismatch { path: seen.to_owned(), reason: e.to_string() })?;
+        if at.seen.len() != at.people {
+            return Err(SinkError::Mismatch {
+                path: state.to_owned(),
+                reason: format!("{} ids recorded for {} people", at.seen.len(), at.people),
+            });
+        }
+        let seen = Seen::open(state, &at.seen)
+            .map_err(|e| SinkError::Mismatch { path: state.to_owned(), reason: e.to_string() })?;
         let out = Output { path: partial.to_owned(), file, checksum, len: at.bytes };
         let digest = Digest::start(partial, at.bytes).map_err(write_error(partial))?;
         Ok(Sink::assemble(out, seen, digest, options, at.clone()))
@@ -284,15 +291,16 @@ impl Sink {
     pub fn commit(&mut self) -> Result<&Position, SinkError> {
         self.drain()?;
         self.out.file.sync_data().map_err(|e| self.out.error(e))?;
-        let people = self.seen.commit().map_err(|e| self.out.error(e))?;
+        let seen = self.seen.commit().map_err(|e| self.out.error(e))?.clone();
         self.committed_checksum = self.out.checksum.clone();
         self.digest.advance(self.out.len);
         self.committed = Position {
             bytes: self.out.len,
             checksum: hex_u64(self.out.checksum.digest()),
-            people,
+            people: seen.len(),
             duplicates: self.committed.duplicates + self.page.duplicates,
             without_id: self.committed.without_id + self.page.without_id,
+            seen,
         };
         self.page = PageCounts::default();
         Ok(&self.committed)
@@ -382,7 +390,7 @@ impl PersonSink for Sink {
             }
             return Ok(());
         };
-        let Some(new_id) = self.seen.unseen(&id) else {
+        let Some(new_id) = self.seen.unseen(&id).map_err(|e| self.out.error(e))? else {
             self.page.duplicates += 1;
             tracing::debug!(%id, "skipping a person already written");
             return Ok(());

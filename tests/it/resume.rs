@@ -230,7 +230,7 @@ fn state_files_are_private() {
     world.run("job.toml", &[]).code(4);
     let mode = |p: &str| std::fs::metadata(world.path(p)).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode("output/.state/resumable"), 0o700);
-    for file in ["checkpoint.json", "seen.bin", "lock"] {
+    for file in ["checkpoint.json", "seen-log-0.bin", "lock"] {
         assert_eq!(mode(&format!("output/.state/resumable/{file}")), 0o600, "{file}");
     }
     assert_eq!(mode("output/resumable.csv.partial"), 0o600);
