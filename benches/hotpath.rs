@@ -25,7 +25,9 @@ fn bench(c: &mut Criterion) {
     for format in [Format::Csv, Format::Ndjson] {
         let options = SinkOptions { format, columns: None, neutralise_formulas: true, bom: false };
         let out = dir.path().join(format!("out.{}", format.extension()));
-        let mut sink = Sink::create(&out, &dir.path().join(format!("seen.{}", format.extension())), &options).unwrap();
+        let state = dir.path().join(format!("state-{}", format.extension()));
+        std::fs::create_dir(&state).unwrap();
+        let mut sink = Sink::create(&out, &state, &options).unwrap();
         group.bench_function(format!("parse, convert, write: {}", format.extension()), |b| {
             b.iter(|| {
                 let mut parser = PageParser::new();

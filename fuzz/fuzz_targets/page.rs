@@ -29,8 +29,9 @@ fn sinks() -> Vec<Sink> {
         .enumerate()
         .map(|(i, options)| {
             let partial = dir.path().join(format!("out-{i}.partial"));
-            let seen = dir.path().join(format!("seen-{i}.bin"));
-            Sink::create(&partial, &seen, options).expect("a sink in a temp dir")
+            let state = dir.path().join(format!("state-{i}"));
+            std::fs::create_dir(&state).expect("a state folder in a temp dir");
+            Sink::create(&partial, &state, options).expect("a sink in a temp dir")
         })
         .collect()
 }

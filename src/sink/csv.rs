@@ -337,25 +337,31 @@ fn string_value(text: &str) -> Cow<'_, str> {
 
 /// `["a","b",3]` → `a; b; 3`; `None` when the list holds objects or lists.
 fn join_scalars(text: &str) -> Option<Cow<'_, str>> {
-    let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
-    let mut out = String::new();
-    for item in items {
-        let Some((value, _)) = render_value(item.get(), Render::Json) else { continue };
-        if value.starts_with('[') || value.starts_with('{') {
-            return None;
+    struct Join;
+    impl<'de> Visitor<'de> for Join {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON array")
         }
-        if !out.is_empty() {
-            out.push_str("; ");
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+            let mut out = String::new();
+            let mut nested = false;
+            while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                let Some((value, _)) = render_value(item.get(), Render::Json) else { continue };
+                nested |= value.starts_with('[') || value.starts_with('{');
+                if !out.is_empty() {
+                    out.push_str("; ");
+                }
+                out.push_str(&value);
+            }
+            Ok((!nested).then_some(out))
         }
-        out.push_str(&value);
     }
-    Some(Cow::Owned(out))
+    serde_json::Deserializer::from_str(text).deserialize_seq(Join).ok().flatten().map(Cow::Owned)
 }
 
+/// The JSON of a value on one line, without whitespace between tokens.
 fn minified(text: &str) -> Cow<'_, str> {
-    if !text.bytes().any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
-        return Cow::Borrowed(text);
-    }
     let mut out = Vec::with_capacity(text.len());
     super::ndjson::minify_into(text.as_bytes(), &mut out);
     // Minifying only drops ASCII whitespace between tokens, so the bytes stay UTF-8.
