@@ -220,11 +220,16 @@ impl Walk<'_> {
         }
         let tally = Tally::default();
         while !checkpoint.walk_done {
-            let result = self.step(sink, state, checkpoint, &tally).await;
-            if let Err(error) = result {
-                sink.rollback()?;
+            if let Err(error) = self.step(sink, state, checkpoint, &tally).await {
+                // Tidy up, but report what stopped the walk: a full disk that also refuses the tidying
+                // is still the full disk the operator needs to hear about. A resume repeats both anyway.
+                if let Err(e) = sink.rollback() {
+                    tracing::warn!("could not roll back the page in hand (a resume does): {e}");
+                }
                 tally.settle(checkpoint);
-                state.save(checkpoint).map_err(FetchError::Checkpoint)?;
+                if let Err(e) = state.save(checkpoint) {
+                    tracing::warn!("could not record the requests spent since the last page: {e}");
+                }
                 return Err(error);
             }
         }
