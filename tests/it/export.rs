@@ -282,3 +282,51 @@ linkedin = ["dwight-schrute", "nobody-at-all-123"]
     assert_eq!(report["seed_statuses"]["successfulPeople"], serde_json::json!(["dwight-schrute"]));
     assert!(report["includeDomainsStatuses"]["no-such-company.example"].is_string(), "{report}");
 }
+
+#[test]
+fn csv_cells_survive_hostile_text_and_formulas_are_neutralised() {
+    let world = World::new(600, |o| o.hostile_share = 0.5);
+    world.write(
+        "cells.toml",
+        "name = \"cells\"\n[search]\nsize = 200\n[output]\ncolumns = [\"id\", \"name\", \"jobTitle\", \"summary\", \"phone.numbers\", \"connectionsCount\"]\nbom = true\n",
+    );
+    world.run("cells.toml", &[]).success();
+    let bytes = world.bytes("output/cells.csv");
+    assert!(bytes.starts_with("\u{feff}".as_bytes()), "the byte-order mark");
+    let people: std::collections::HashMap<String, Value> = (0..world.options.people)
+        .map(|i| support::person(&world, i))
+        .map(|p| (p["id"].as_str().unwrap().to_owned(), p))
+        .collect();
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let (mut neutralised, mut multiline) = (0, 0);
+    for record in reader.records() {
+        let record = record.unwrap();
+        let person = &people[&record[0]];
+        // Commas, quotes, line breaks and non-ASCII text come back exactly (RFC 4180 quoting).
+        for (column, key) in [(1, "name"), (2, "jobTitle"), (3, "summary")] {
+            let expected = person[key].as_str().unwrap_or_default();
+            let cell = &record[column];
+            if expected.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                assert_eq!(cell, format!("'{expected}"), "{key} of {}", &record[0]);
+                neutralised += 1;
+            } else {
+                assert_eq!(cell, expected, "{key} of {}", &record[0]);
+            }
+            multiline += usize::from(cell.contains('\n'));
+        }
+        // Phone numbers stay dialable; numbers stay numbers.
+        let phones: Vec<&str> =
+            person["phone"]["numbers"].as_array().map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect());
+        assert_eq!(&record[4], phones.join("; "));
+        assert_eq!(&record[5], person["connectionsCount"].to_string().trim_matches('"').replace("null", ""));
+    }
+    assert!(neutralised > 0 && multiline > 0, "the hostile people carry formulas and line breaks");
+    // For machines: neutralising off, and no byte-order mark.
+    world.write("raw.toml", "name = \"raw\"\n[search]\nsize = 200\n[output]\nneutralize_formulas = false\n");
+    world.run("raw.toml", &[]).success();
+    let raw = world.read("output/raw.csv");
+    assert!(!raw.starts_with('\u{feff}'));
+    let mut reader = csv::Reader::from_reader(raw.as_bytes());
+    let name = reader.headers().unwrap().iter().position(|h| h == "name").unwrap();
+    assert!(reader.records().any(|r| r.unwrap()[name].starts_with('=')), "formulas kept as they are");
+}

@@ -358,3 +358,36 @@ fn an_api_that_echoes_the_token_does_not_get_it_printed() {
         .clone();
     assert!(!String::from_utf8_lossy(&output.stderr).contains(TOKEN));
 }
+
+/// A TLS server on loopback whose certificate is self-signed for `localhost`: the exporter must refuse it
+/// (there is no switch to turn verification off). Returns the URL and a count of handshakes that completed.
+fn untrusted_tls_server(runtime: &tokio::runtime::Runtime) -> (String, Arc<AtomicUsize>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("https://localhost:{}", listener.local_addr().unwrap().port());
+    let completed = Arc::new(AtomicUsize::new(0));
+    let counter = completed.clone();
+    runtime.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            if acceptor.accept(stream).await.is_ok() {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    (url, completed)
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let (url, completed) = untrusted_tls_server(&runtime);
+    let world = world();
+    run(&world, &url, &[]).code(5).stderr(predicate::str::contains("certificate"));
+    assert_eq!(completed.load(Ordering::SeqCst), 0, "no handshake may complete, so the token was never sent");
+}
