@@ -16,7 +16,7 @@ use crate::job::Job;
 use crate::sink::{Format, Position};
 
 /// Version of the checkpoint format; another version is refused rather than guessed at.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -61,6 +61,8 @@ pub struct Checkpoint {
     pub fingerprint: String,
     /// The output path as configured; a resume with another one is refused.
     pub output_template: String,
+    /// Where the pages come from: `sandbox`, or the API's base URL. Cursors of one mean nothing to another.
+    pub endpoint: String,
     /// The output path, resolved once and absolute (so a `{date}` in it does not move at midnight).
     pub output: PathBuf,
     /// RFC 3339.
@@ -86,13 +88,14 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// The state of an export of `job` into `output` that has not fetched anything yet.
-    pub fn new(job: &Job, output: &Path, position: Position) -> Checkpoint {
+    /// The state of an export of `job` from `endpoint` into `output` that has not fetched anything yet.
+    pub fn new(job: &Job, endpoint: &str, output: &Path, position: Position) -> Checkpoint {
         Checkpoint {
             version: VERSION,
             job: job.name.clone(),
             fingerprint: job.fingerprint(),
             output_template: job.output_template.clone(),
+            endpoint: endpoint.to_owned(),
             output: output.to_owned(),
             started_at: jiff::Timestamp::now().to_string(),
             resumes: 0,
@@ -202,7 +205,7 @@ impl StateDir {
         remove(self.checkpoint_path())?;
         for entry in std::fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
             let name = entry.map_err(io_error(&self.dir))?.file_name();
-            if name.to_string_lossy().starts_with("seen-") {
+            if crate::sink::is_state_file(&name.to_string_lossy()) {
                 remove(self.dir.join(name))?;
             }
         }
@@ -332,7 +335,7 @@ mod tests {
             now: jiff::ZonedDateTime::now(),
         };
         let job = crate::job::load(&path, &context).unwrap();
-        let mut c = Checkpoint::new(&job, Path::new("/out/x.csv"), Position::default());
+        let mut c = Checkpoint::new(&job, "sandbox", Path::new("/out/x.csv"), Position::default());
         c.cursor = Some("abc".into());
         c.counters.pages = 3;
         c

@@ -44,10 +44,12 @@ async fn connect(job: &Job, api: &ApiArgs) -> Result<(Client, Option<Sandbox>), 
 }
 
 /// Why a checkpoint cannot be resumed by this job, if it cannot.
-fn refuse_resume(job: &Job, checkpoint: &Checkpoint, state: &StateDir) -> Option<Error> {
+fn refuse_resume(job: &Job, endpoint: &str, checkpoint: &Checkpoint, state: &StateDir) -> Option<Error> {
     let people = checkpoint.position.people;
     let what = if checkpoint.job != job.name {
         format!("{} holds the export of job `{}`, not `{}`", state.dir().display(), checkpoint.job, job.name)
+    } else if checkpoint.endpoint != endpoint {
+        format!("it was exporting from {}, and this run asks {endpoint}", checkpoint.endpoint)
     } else if checkpoint.fingerprint != job.fingerprint() {
         "its search, seeds, output format or columns changed".to_owned()
     } else if checkpoint.output_template != job.output_template {
@@ -64,14 +66,14 @@ fn absolute(path: &Path) -> Result<PathBuf, Error> {
 }
 
 /// Starts a new export.
-fn create(job: &Job, state: &StateDir) -> Result<(Sink, Checkpoint), Error> {
+fn create(job: &Job, endpoint: &str, state: &StateDir) -> Result<(Sink, Checkpoint), Error> {
     let output = absolute(&job.output)?;
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|source| FetchError::Checkpoint(CheckpointError::Io { path: parent.to_owned(), source }))?;
     }
     let sink = Sink::create(&partial_path(&output), state.dir(), &job.sink_options()).map_err(FetchError::Sink)?;
-    let checkpoint = Checkpoint::new(job, &output, sink.position().clone());
+    let checkpoint = Checkpoint::new(job, endpoint, &output, sink.position().clone());
     state.save(&checkpoint).map_err(FetchError::Checkpoint)?;
     Ok((sink, checkpoint))
 }
@@ -92,22 +94,33 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
     let stop = Stop::default();
     watch_signals(&stop)?;
     let state = StateDir::lock(&job.state_dir).map_err(Error::State)?;
-    let mut saved = state.load().map_err(Error::State)?;
-    if args.fresh {
-        // The checkpoint goes first: a crash in between leaves no checkpoint pointing at a missing file.
-        state.clear().map_err(Error::State)?;
-        if let Some(old) = saved.take() {
-            let _ = std::fs::remove_file(old.partial());
+    let endpoint = if args.api.sandbox { "sandbox".to_owned() } else { client.base_url().to_string() };
+    let saved = match state.load() {
+        // --fresh throws the checkpoint away, damaged or not.
+        Err(CheckpointError::Corrupt { .. }) if args.fresh => None,
+        other => other.map_err(Error::State)?,
+    };
+    // Nothing fetched yet (the first request failed, say): nothing to keep, so a changed job starts over.
+    let discard = args.fresh || saved.as_ref().is_some_and(|c| c.counters.pages == 0 && c.position.people == 0);
+    let saved = if discard {
+        if let Some(old) = &saved {
+            crate::sink::discard_partial(&old.partial()).map_err(FetchError::Sink)?;
         }
-        tracing::info!("--fresh: discarded the job's checkpoint");
-    }
-    if let Some(error) = saved.as_ref().and_then(|c| refuse_resume(&job, c, &state)) {
+        state.clear().map_err(Error::State)?;
+        if args.fresh {
+            tracing::info!("--fresh: discarded the job's checkpoint");
+        }
+        None
+    } else {
+        saved
+    };
+    if let Some(error) = saved.as_ref().and_then(|c| refuse_resume(&job, &endpoint, c, &state)) {
         return Err(error);
     }
     let started = Instant::now();
     let (mut checkpoint, sink) = match saved {
         None => {
-            let (sink, checkpoint) = create(&job, &state)?;
+            let (sink, checkpoint) = create(&job, &endpoint, &state)?;
             (checkpoint, Some(sink))
         }
         Some(checkpoint) if already_published(&checkpoint) => (checkpoint, None),
@@ -314,7 +327,8 @@ pub async fn estimate(args: EstimateArgs) -> Result<(), Error> {
     let meta = retrying(&policy, &pacer, &tally, &quiet, || async {
         within(policy.page_timeout, attempt_page(&client, &probe, &mut Discard)).await
     })
-    .await?;
+    .await
+    .map_err(|e| locate_rejection(e.into(), &job))?;
     let balance =
         retrying(&policy, &pacer, &tally, &quiet, || async { client.balance().await.map_err(FetchError::Api) }).await?;
 

@@ -5,17 +5,17 @@ mod pacer;
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::api::body::{PageSize, SearchBody};
 use crate::api::{ApiError, Client, PageError, PageMeta, PageParser, PersonSink};
 use crate::checkpoint::{Checkpoint, CheckpointError, StateDir};
-use crate::sink::{Sink, SinkError};
+use crate::sink::{PageCounts, Sink, SinkError};
 pub use pacer::Pacer;
 
 /// A signal that asks the run to stop.
@@ -202,10 +202,21 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Adds the counts to the checkpoint, keeping them.
+    fn add_to(&self, checkpoint: &mut Checkpoint) {
+        checkpoint.counters.requests += self.requests.get();
+        checkpoint.counters.retries += self.retries.get();
+    }
+
+    fn reset(&self) {
+        self.requests.set(0);
+        self.retries.set(0);
+    }
+
     /// Moves the counts into the checkpoint.
     fn settle(&self, checkpoint: &mut Checkpoint) {
-        checkpoint.counters.requests += self.requests.take();
-        checkpoint.counters.retries += self.retries.take();
+        self.add_to(checkpoint);
+        self.reset();
     }
 }
 
@@ -214,7 +225,7 @@ impl Walk<'_> {
     /// error the output is rolled back to the last commit, and the checkpoint saved with the requests
     /// and retries spent, so a rerun resumes exactly there.
     pub async fn run(&self, sink: &mut Sink, state: &StateDir, checkpoint: &mut Checkpoint) -> Result<(), FetchError> {
-        if checkpoint.repeated_cursor {
+        if checkpoint.repeated_cursor && !checkpoint.walk_done {
             // Sending the cursor again would buy the same page again, and again on every rerun.
             return Err(FetchError::RepeatedCursor { page: checkpoint.counters.pages });
         }
@@ -264,11 +275,25 @@ impl Walk<'_> {
         };
         // The checkpoint changes only once the page is durable.
         let mut next = checkpoint.clone();
-        tally.settle(&mut next);
-        self.record_page(&mut next, &meta, size, sink);
-        next.position = sink.commit()?.clone();
-        state.save(&next).map_err(FetchError::Checkpoint)?;
+        tally.add_to(&mut next);
+        let credits = self.record_page(&mut next, &meta, size);
+        let counts = sink.page_counts();
+        let durable = match sink.commit() {
+            Ok(position) => {
+                next.position = position.clone();
+                state.save(&next).map_err(FetchError::Checkpoint)
+            }
+            Err(e) => Err(FetchError::Sink(e)),
+        };
+        if let Err(e) = durable {
+            // Paid for but not kept: its credits still count (the price learned from them errs high, the
+            // safe side for max_credits); its requests are settled by the caller.
+            checkpoint.counters.credits_used += credits;
+            return Err(e);
+        }
+        tally.reset();
         *checkpoint = next;
+        Self::log_page(checkpoint, &meta, counts, credits);
         self.observer.page(checkpoint, &meta);
         if checkpoint.repeated_cursor {
             return Err(FetchError::RepeatedCursor { page: checkpoint.counters.pages });
@@ -297,9 +322,9 @@ impl Walk<'_> {
         (size > 0).then_some(size)
     }
 
-    /// Folds a received page into the checkpoint, noting a cursor the API returned before.
-    fn record_page(&self, checkpoint: &mut Checkpoint, meta: &PageMeta, size: u64, sink: &Sink) {
-        let counts = sink.page_counts();
+    /// Folds a received page into the checkpoint, noting a cursor the API returned before. Returns the
+    /// page's credits.
+    fn record_page(&self, checkpoint: &mut Checkpoint, meta: &PageMeta, size: u64) -> f64 {
         let counters = &mut checkpoint.counters;
         counters.pages += 1;
         counters.returned += meta.people;
@@ -327,14 +352,18 @@ impl Walk<'_> {
             let excess = checkpoint.cursors_sent.len().saturating_sub(CURSORS_REMEMBERED);
             checkpoint.cursors_sent.drain(..excess);
         }
-        checkpoint.repeated_cursor =
-            meta.search_after.as_deref().is_some_and(|c| checkpoint.cursors_sent.contains(&cursor_digest(c)));
         checkpoint.cursor = meta.search_after.clone();
-        // An empty page ends the walk even if it carries a cursor; `total` never decides.
-        if meta.people == 0 || checkpoint.cursor.is_none() {
-            checkpoint.walk_done = true;
-        }
-        let people = checkpoint.position.people + counts.written;
+        // An empty page ends the walk even if it carries a cursor; `total` never decides. A walk that has
+        // ended cannot loop, whatever cursor came with its last page.
+        checkpoint.walk_done = meta.people == 0 || checkpoint.cursor.is_none();
+        checkpoint.repeated_cursor = !checkpoint.walk_done
+            && meta.search_after.as_deref().is_some_and(|c| checkpoint.cursors_sent.contains(&cursor_digest(c)));
+        credits
+    }
+
+    /// Logs a page that was committed.
+    fn log_page(checkpoint: &Checkpoint, meta: &PageMeta, counts: PageCounts, credits: f64) {
+        let people = checkpoint.position.people;
         tracing::info!(
             page = checkpoint.counters.pages,
             people,
@@ -370,6 +399,27 @@ impl Walk<'_> {
     }
 }
 
+/// Exponential backoff that stands still after an error with a Retry-After: the API named the wait, so
+/// it neither uses up `max_retries` nor lengthens the next delay. (backon takes a step of the backoff
+/// before `adjust` sees the error; this makes that step free.)
+struct PausedByRetryAfter {
+    exponential: backon::ExponentialBackoff,
+    api_named_the_wait: Arc<AtomicBool>,
+}
+
+impl Iterator for PausedByRetryAfter {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        if self.api_named_the_wait.swap(false, Ordering::SeqCst) {
+            // `adjust` uses the API's wait instead of this.
+            Some(Duration::ZERO)
+        } else {
+            self.exponential.next()
+        }
+    }
+}
+
 /// Runs `attempt` through the pacer with exponential backoff and full jitter. A Retry-After is honoured
 /// (and holds every sender); one longer than `max_wait` stops at once. Waits the API asked for do not use
 /// up `max_retries`, but together they may not pass `max_wait` either.
@@ -386,11 +436,16 @@ where
 {
     let asked_to_wait = Cell::new(Duration::ZERO);
     let attempts = Cell::new(0u64);
-    let backoff = ExponentialBuilder::new()
-        .with_min_delay(policy.min_delay)
-        .with_max_delay(policy.max_delay)
-        .with_factor(2.0)
-        .with_max_times(policy.max_retries as usize);
+    let api_named_the_wait = Arc::new(AtomicBool::new(false));
+    let backoff = PausedByRetryAfter {
+        exponential: ExponentialBuilder::new()
+            .with_min_delay(policy.min_delay)
+            .with_max_delay(policy.max_delay)
+            .with_factor(2.0)
+            .with_max_times(policy.max_retries as usize)
+            .build(),
+        api_named_the_wait: api_named_the_wait.clone(),
+    };
     let result = (|| {
         let attempt = attempt();
         async {
@@ -399,9 +454,12 @@ where
             attempts.set(attempts.get() + 1);
             let result = attempt.await;
             if let Err(FetchError::Api(e)) = &result
-                && let Some(wait) = e.retry_after().filter(|wait| *wait <= policy.max_wait)
+                && let Some(wait) = e.retry_after()
             {
-                pacer.hold_for(wait);
+                api_named_the_wait.store(true, Ordering::SeqCst);
+                if wait <= policy.max_wait {
+                    pacer.hold_for(wait);
+                }
             }
             result
         }

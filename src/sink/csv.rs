@@ -125,6 +125,17 @@ struct Node {
 struct Plan(FxHashMap<String, Node>);
 
 impl Plan {
+    /// The cells this plan and its sub-plans fill.
+    fn cells(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.values().flat_map(|node| {
+            let inner: Box<dyn Iterator<Item = usize>> = match &node.children {
+                Some(children) => Box::new(children.cells()),
+                None => Box::new(std::iter::empty()),
+            };
+            node.cells.iter().map(|(cell, _)| *cell).chain(inner)
+        })
+    }
+
     fn insert(&mut self, path: &str, cell: usize, render: Render) {
         let (head, rest) = match path.split_once('.') {
             Some((head, rest)) => (head, Some(rest)),
@@ -138,34 +149,53 @@ impl Plan {
     }
 }
 
-/// The cells of one person, reused from row to row.
+/// The cells of one person, reused from row to row. A cell holds one slot per item of a list of objects
+/// (`experiences.jobTitle`: one per experience, empty where it has none, so the columns of one list
+/// line up), joined with `"; "`; outside a list, one slot.
 #[derive(Debug, Default)]
 pub struct Row {
     cells: Vec<String>,
     numeric: Vec<bool>,
+    slots: Vec<u32>,
 }
 
 impl Row {
     fn reset(&mut self, width: usize) {
         self.cells.resize_with(width, String::new);
         self.numeric.resize(width, false);
+        self.slots.resize(width, 0);
         self.cells.iter_mut().for_each(String::clear);
         self.numeric.iter_mut().for_each(|n| *n = false);
+        self.slots.iter_mut().for_each(|n| *n = 0);
     }
 
-    /// Fills a cell. Inside a list of objects values are joined; otherwise the first value wins (a key
-    /// repeated in one object, which JSON allows, does not concatenate).
-    fn put(&mut self, cell: usize, text: &str, numeric: bool, append: bool) {
-        let slot = &mut self.cells[cell];
-        if slot.is_empty() {
-            self.numeric[cell] = numeric;
-        } else if append {
-            slot.push_str("; ");
-            self.numeric[cell] = false;
-        } else {
+    /// Fills slot `item` of a cell (1 outside a list). The first value for a slot wins: a key repeated
+    /// in one object, which JSON allows, does not concatenate.
+    fn put(&mut self, cell: usize, text: &str, numeric: bool, item: u32) {
+        let slot = item.max(1);
+        if self.slots[cell] >= slot {
             return;
         }
-        slot.push_str(text);
+        self.fill_to(cell, slot - 1);
+        if self.slots[cell] > 0 {
+            self.cells[cell].push_str("; ");
+            self.numeric[cell] = false;
+        } else {
+            self.numeric[cell] = numeric;
+        }
+        self.cells[cell].push_str(text);
+        self.slots[cell] = slot;
+    }
+
+    /// Adds empty slots to a cell up to `slots`.
+    fn fill_to(&mut self, cell: usize, slots: u32) {
+        while self.slots[cell] < slots {
+            if self.slots[cell] > 0 {
+                self.cells[cell].push_str("; ");
+            }
+            self.slots[cell] += 1;
+            self.numeric[cell] = false;
+        }
     }
 }
 
@@ -204,7 +234,7 @@ impl Layout {
         row.reset(self.columns.len());
         for (key, value) in person.fields() {
             if let Some(node) = self.plan.0.get(key) {
-                apply(node, value, row, false);
+                apply(node, value, row, 0);
             }
         }
     }
@@ -237,8 +267,8 @@ pub fn is_formula_like(text: &str) -> bool {
 struct ObjectVisitor<'p, 'r> {
     plan: &'p Plan,
     row: &'r mut Row,
-    /// Inside a list of objects: values are appended to the cell, joined with `"; "`.
-    append: bool,
+    /// Inside a list of objects, the item's number (from 1); 0 outside.
+    item: u32,
 }
 
 impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
@@ -253,7 +283,7 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
             match self.plan.0.get(key.as_ref()) {
                 Some(node) => {
                     let value: &'de RawValue = map.next_value()?;
-                    apply(node, value, self.row, self.append);
+                    apply(node, value, self.row, self.item);
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -266,17 +296,17 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
 
 /// Puts one field's value into its cells, and walks into it for nested columns. A nested value that
 /// cannot be read leaves its cells empty.
-fn apply(node: &Node, raw: &RawValue, row: &mut Row, append: bool) {
+fn apply(node: &Node, raw: &RawValue, row: &mut Row, item: u32) {
     let text = raw.get();
     for &(cell, render) in &node.cells {
         if let Some((value, numeric)) = render_value(text, render) {
-            row.put(cell, &value, numeric, append);
+            row.put(cell, &value, numeric, item);
         }
     }
     if let Some(children) = &node.children {
         let mut de = serde_json::Deserializer::from_str(text);
         let _ = match text.as_bytes().first() {
-            Some(b'{') => de.deserialize_map(ObjectVisitor { plan: children, row, append }),
+            Some(b'{') => de.deserialize_map(ObjectVisitor { plan: children, row, item }),
             Some(b'[') => de.deserialize_seq(ListOfObjects { plan: children, row }),
             _ => Ok(()),
         };
@@ -297,10 +327,16 @@ impl<'de> Visitor<'de> for ListOfObjects<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut number = 0;
         while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            number += 1;
             if item.get().starts_with('{') {
                 let mut de = serde_json::Deserializer::from_str(item.get());
-                let _ = de.deserialize_map(ObjectVisitor { plan: self.plan, row: self.row, append: true });
+                let _ = de.deserialize_map(ObjectVisitor { plan: self.plan, row: self.row, item: number });
+            }
+            // An item without a value for a column still takes its slot there.
+            for cell in self.plan.cells() {
+                self.row.fill_to(cell, number);
             }
         }
         Ok(())
@@ -347,8 +383,8 @@ fn join_scalars(text: &str) -> Option<Cow<'_, str>> {
             let mut out = String::new();
             let mut nested = false;
             while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                nested |= item.get().starts_with(['[', '{']);
                 let Some((value, _)) = render_value(item.get(), Render::Json) else { continue };
-                nested |= value.starts_with('[') || value.starts_with('{');
                 if !out.is_empty() {
                     out.push_str("; ");
                 }
@@ -423,6 +459,19 @@ mod tests {
             (at("name"), at("skills"), at("experiences"), at("domain")),
             ("".into(), "".into(), "[]".into(), "d.com".into())
         );
+    }
+
+    #[test]
+    fn columns_of_one_list_line_up() {
+        let columns: Vec<String> =
+            ["experiences.jobTitle", "experiences.dateFrom", "skills"].map(String::from).to_vec();
+        let layout = Layout::new(Some(&columns));
+        let cells = row_of(
+            &layout,
+            r#"{"experiences":[{"jobTitle":null,"dateFrom":"2020"},{"jobTitle":"","dateFrom":"2021"},null,
+                {"jobTitle":"CTO","jobTitle":"again","dateFrom":"2022"}],"skills":["[x]","y"]}"#,
+        );
+        assert_eq!(cells, vec!["; ; ; CTO", "2020; 2021; ; 2022", "[x]; y"]);
     }
 
     #[test]

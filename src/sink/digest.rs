@@ -83,7 +83,7 @@ fn follow(file: &File, shared: &Shared) -> io::Result<(Sha256, u64)> {
         // Read `finishing` before `committed`: once finishing, `committed` is final.
         let finishing = shared.finishing.load(Ordering::Acquire);
         let committed = shared.committed.load(Ordering::Acquire);
-        while hashed < committed {
+        while hashed < committed && !shared.abandoned.load(Ordering::Acquire) {
             let want = (committed - hashed).min(buf.len() as u64) as usize;
             let n = file.read_at(&mut buf[..want], hashed)?;
             if n == 0 {

@@ -82,8 +82,6 @@ pub struct PageCounts {
     pub written: u64,
     pub duplicates: u64,
     pub without_id: u64,
-    /// People past `max_records` (only if the API sent more than asked).
-    pub over_limit: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,8 +224,14 @@ impl Sink {
                 reason: format!("{} ids recorded for {} people", at.seen.len(), at.people),
             });
         }
-        let seen = Seen::open(state, &at.seen)
-            .map_err(|e| SinkError::Mismatch { path: state.to_owned(), reason: e.to_string() })?;
+        let seen = Seen::open(state, &at.seen).map_err(|e| match e.kind() {
+            // Files that are not what the checkpoint says: the state is damaged.
+            io::ErrorKind::NotFound | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
+                SinkError::Mismatch { path: state.to_owned(), reason: e.to_string() }
+            }
+            // Files that cannot be read right now: fix that and resume.
+            _ => write_error(state)(e),
+        })?;
         let out = Output { path: partial.to_owned(), file, checksum, len: at.bytes };
         let digest = Digest::start(partial, at.bytes).map_err(write_error(partial))?;
         Ok(Sink::assemble(out, seen, digest, options, at.clone()))
@@ -356,6 +360,24 @@ fn checksum_prefix(file: &mut File, len: u64) -> io::Result<(Xxh3Default, u64)> 
 
 fn hex_u64(value: u64) -> String {
     format!("{value:016x}")
+}
+
+/// Whether a file in a job's state folder belongs to the output's state (the id set), so clearing the
+/// state removes it.
+pub fn is_state_file(name: &str) -> bool {
+    seen::is_seen_file(name)
+}
+
+/// Removes the partial file of a discarded export, unless another run is writing it.
+pub fn discard_partial(path: &Path) -> Result<(), SinkError> {
+    match durable::open_existing(path) {
+        Ok(file) => {
+            lock(&file, path)?;
+            std::fs::remove_file(path).map_err(write_error(path))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(write_error(path)(e)),
+    }
 }
 
 /// The SHA-256 (hex) of a file, for a report written after the file was published.

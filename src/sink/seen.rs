@@ -73,7 +73,7 @@ impl SeenFiles {
 }
 
 /// Whether a file name in the state folder belongs to a seen set.
-fn is_seen_file(name: &str) -> bool {
+pub fn is_seen_file(name: &str) -> bool {
     name.starts_with("seen-") && name.ends_with(".bin")
 }
 
@@ -113,6 +113,9 @@ pub struct Seen {
     /// Files the last commit replaced; removed at the next, when the checkpoint no longer names them.
     obsolete: Vec<PathBuf>,
     recent_limit: usize,
+    /// A commit failed half-way: what is in memory no longer matches the files. Every use is an error
+    /// from then on (the run stops; a resume reads the files back).
+    broken: bool,
 }
 
 impl Seen {
@@ -155,11 +158,13 @@ impl Seen {
             runs,
             obsolete: Vec::new(),
             recent_limit: RECENT_IDS,
+            broken: false,
         })
     }
 
     /// The id's digest if it was not written yet (on this page or before), for [`Seen::add`].
     pub fn unseen(&self, id: &str) -> io::Result<Option<u64>> {
+        self.usable()?;
         let hash = digest(id);
         if self.recent.contains(&hash) {
             return Ok(None);
@@ -189,6 +194,21 @@ impl Seen {
     /// Makes the page's ids durable and returns the files to record in the checkpoint. When enough recent
     /// ids have gathered they become a run (and runs of like size are merged, so lookups stay few).
     pub fn commit(&mut self) -> io::Result<&SeenFiles> {
+        self.usable()?;
+        let result = self.try_commit();
+        self.broken = result.is_err();
+        result?;
+        Ok(&self.files)
+    }
+
+    fn usable(&self) -> io::Result<()> {
+        if self.broken {
+            return Err(io::Error::other("an earlier commit of the ids written failed"));
+        }
+        Ok(())
+    }
+
+    fn try_commit(&mut self) -> io::Result<()> {
         // The checkpoint of the previous commit is saved by now: what it replaced can go.
         for path in self.obsolete.drain(..) {
             match std::fs::remove_file(&path) {
@@ -206,7 +226,7 @@ impl Seen {
         if self.recent.len() >= self.recent_limit {
             self.spill()?;
         }
-        Ok(&self.files)
+        Ok(())
     }
 
     /// Writes the recent ids out as a sorted run, starts a new log, and merges runs of like size.
@@ -220,8 +240,8 @@ impl Seen {
         self.obsolete.push(self.dir.join(std::mem::replace(&mut self.files.log, log)));
         self.log = durable::open_private(&self.dir.join(&self.files.log), true)?;
         self.files.logged = 0;
-        // Keep the runs' sizes halving from oldest to newest: at most log2(n) runs to look at.
-        while self.runs.len() >= 2 && self.runs[self.runs.len() - 2].len <= self.runs[self.runs.len() - 1].len {
+        // Keep each run more than twice the size of the next newer one: at most log2(n) runs to look at.
+        while self.runs.len() >= 2 && self.runs[self.runs.len() - 2].len <= 2 * self.runs[self.runs.len() - 1].len {
             let newer = self.runs.pop().expect("two runs");
             let older = self.runs.pop().expect("two runs");
             let name = self.file_name("run");
@@ -385,8 +405,8 @@ mod tests {
         }
         assert_eq!(files.len(), 1000);
         assert!(files.runs.len() <= 5, "runs merge: {:?}", files.runs);
-        // The runs halve in size from the oldest to the newest.
-        assert!(files.runs.windows(2).all(|w| w[0].1 > w[1].1), "{:?}", files.runs);
+        // Each run is more than twice the size of the next newer one.
+        assert!(files.runs.windows(2).all(|w| w[0].1 > 2 * w[1].1), "{:?}", files.runs);
         // Files replaced by a merge are gone after the next commit; only named files remain.
         seen.commit().unwrap();
         let on_disk = std::fs::read_dir(dir.path()).unwrap().count();

@@ -391,3 +391,29 @@ fn an_untrusted_certificate_is_refused() {
     run(&world, &url, &[]).code(5).stderr(predicate::str::contains("certificate"));
     assert_eq!(completed.load(Ordering::SeqCst), 0, "no handshake may complete, so the token was never sent");
 }
+
+#[test]
+fn an_empty_last_page_that_repeats_a_cursor_still_completes() {
+    let api = Scripted::new(|cursor, _| match cursor {
+        None => page(json!([person("a"), person("b")]), Some("C1"), 2),
+        _ => page(json!([]), Some("C1"), 2),
+    });
+    let world = world();
+    run(&world, &api.server.uri(), &[]).success();
+    assert_eq!(crate::support::csv_ids(&world.read("output/hostile.csv")), vec!["a", "b"]);
+}
+
+#[test]
+fn waits_the_api_names_do_not_use_up_the_retries() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let api = Scripted::new(move |_, _| match counter.fetch_add(1, Ordering::SeqCst) {
+        0..=3 => ResponseTemplate::new(429).insert_header("retry-after", "0"),
+        4 => ResponseTemplate::new(503),
+        _ => page(json!([person("a")]), None, 1),
+    });
+    let world = world();
+    // max_retries = 2 in the job: four 429s with Retry-After and a 503 still make it.
+    run(&world, &api.server.uri(), &[]).success();
+    assert_eq!(hits.load(Ordering::SeqCst), 6);
+}

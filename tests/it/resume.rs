@@ -200,6 +200,13 @@ fn a_full_disk_stops_cleanly_and_the_rerun_completes_exactly_once() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(7), "{stderr}");
     assert!(stderr.contains("output/resumable.csv.partial"), "the error names the file: {stderr}");
+    // What was spent is recorded, the page that could not be written included.
+    let text = world.read("output/.state/resumable/checkpoint.json");
+    let saved: Value = serde_json::from_str(&text).unwrap();
+    let counters = &saved["checkpoint"]["counters"];
+    assert_eq!(counters["requests"].as_u64().unwrap(), world.requests().len() as u64);
+    let charged: f64 = world.requests().iter().filter_map(|r| r["credits_charged"].as_f64()).sum();
+    assert!((counters["credits_used"].as_f64().unwrap() - charged).abs() < 1e-6, "{counters} vs {charged}");
     let second_run = mark(&world);
     world.run("job.toml", &[]).success();
     assert!(world.bytes("output/resumable.csv") == expected);
@@ -333,4 +340,47 @@ fn two_jobs_writing_one_file_do_not_interleave() {
         .stderr(predicate::str::contains("shared.csv.partial is being written by another run"));
     assert!(first.wait_with_output().unwrap().status.success());
     assert_eq!(csv_ids(&world.read("output/shared.csv")), ids_where(&world, nordic));
+}
+
+#[test]
+fn fresh_discards_even_a_damaged_checkpoint() {
+    let world = World::new(3000, |o| o.credits = Some(20.0));
+    world.write("job.toml", JOB);
+    world.run("job.toml", &[]).code(4);
+    world.write("output/.state/resumable/checkpoint.json", "{ not json");
+    world.run("job.toml", &[]).code(2).stderr(predicate::str::contains("damaged"));
+    world.run("job.toml", &["--fresh"]).code(4).stderr(predicate::str::contains("--fresh: discarded"));
+}
+
+#[test]
+fn a_job_fixed_after_its_first_request_failed_starts_over() {
+    let world = World::new(1000, |_| {});
+    world.write("job.toml", JOB);
+    world
+        .cmd()
+        .args(["run", "job.toml", "--base-url", &world.base_url()])
+        .env("OCEAN_API_TOKEN", "wrong")
+        .assert()
+        .code(3);
+    // Nothing was fetched, so a changed job is not a "changed since its checkpoint" case.
+    world.write("job.toml", &JOB.replace("\"no\"", "\"fi\""));
+    world.run("job.toml", &[]).success();
+}
+
+#[test]
+fn a_sandbox_dry_run_is_never_resumed_against_the_api() {
+    let world = World::new(1000, |_| {});
+    world.write("job.toml", &JOB.replace("requests_per_minute = 60000", "requests_per_minute = 120"));
+    let child =
+        world.std_cmd().args(["run", "job.toml", "--sandbox", "--quiet"]).stderr(Stdio::null()).spawn().unwrap();
+    let checkpoint = world.path("output/.state/resumable/checkpoint.json");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&checkpoint).is_ok_and(|t| t.contains("\"pages\": 2")) {
+        assert!(start.elapsed() < Duration::from_secs(30), "the dry run made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(&child, libc::SIGTERM);
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(143));
+    world.run("job.toml", &[]).code(2).stderr(predicate::str::contains("exporting from sandbox"));
+    assert!(world.requests().is_empty());
 }
