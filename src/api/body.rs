@@ -484,6 +484,7 @@ wire_enum! {
 // ---------------------------------------------------------------------------------------------------------
 
 /// `PublicSearchPeopleBodyV3`. Every key is optional, so `{}` is a valid body.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SearchBody {
@@ -491,223 +492,156 @@ pub struct SearchBody {
     #[serde(default, deserialize_with = "non_null", skip_serializing_if = "Option::is_none")]
     pub size: Option<PageSize>,
     /// Filters on the people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub people_filters: Option<PeopleFilters>,
     /// Filters on the people's companies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub companies_filters: Option<CompaniesFilters>,
     /// People to return per company; unset returns all of them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub people_per_company: Option<PeoplePerCompany>,
     /// Threshold for job title similarity; the API's default is 0.8.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_title_threshold: Option<JobTitleThreshold>,
     /// Cursor: the `searchAfter` of the previous page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_after: Option<String>,
     /// Fields to return in each person; unset returns Ocean's default set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<Field>>,
 }
 
 /// `PeopleFiltersV3`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PeopleFilters {
     /// LinkedIn handles of people to find lookalikes of.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookalike_linkedin_handles: Option<Vec<String>>,
     /// Country codes (alpha-2 ISO 3166, lowercase in Ocean's examples).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub countries: Option<Vec<String>>,
     /// Ocean person ids to include.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_people_ids: Option<Vec<String>>,
     /// LinkedIn handles to include.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_linkedin_handles: Option<Vec<String>>,
     /// Ocean person ids to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_people_ids: Option<Vec<String>>,
     /// LinkedIn handles to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_linkedin_handles: Option<Vec<String>>,
     /// Seniorities.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seniorities: Option<Vec<Seniority>>,
     /// LinkedIn profile skills.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skills: Option<SkillsFilter>,
     /// Keywords in job titles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_title_keywords: Option<JobTitleKeywordsFilter>,
     /// Keywords in all job descriptions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all_job_descriptions: Option<AllJobDescriptionsFilter>,
     /// Keywords in the current job description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_job_description: Option<CurrentJobDescriptionFilter>,
     /// Keywords in the LinkedIn profile description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_description: Option<ProfileDescriptionFilter>,
     /// Region codes such as `CA`. Deprecated by Ocean in favour of `states`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regions: Option<Vec<String>>,
     /// States/regions (ISO 3166-2) to search in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub states: Option<Vec<State>>,
     /// States/regions (ISO 3166-2) to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_states: Option<Vec<State>>,
     /// Country codes (alpha-2 ISO 3166) to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_countries: Option<Vec<String>>,
     /// Cities to search in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cities: Option<Vec<PeopleCityFilter>>,
     /// Cities to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_cities: Option<Vec<PeopleCityFilter>>,
     /// Names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
     /// Departments.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub departments: Option<Vec<Department>>,
     /// Departments to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_departments: Option<Vec<Department>>,
     /// Only people on whom these fields exist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields_exist: Option<Vec<PersonPresenceField>>,
     /// Only people on whom these fields do not exist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields_not_exist: Option<Vec<PersonPresenceField>>,
     /// People who started a new job between this date (inclusive, e.g. `2023-01`) and now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_position_after: Option<String>,
     /// People who started their current job before this date (inclusive, e.g. `2023-01`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_position_before: Option<String>,
     /// People updated within the last N months.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_within_months: Option<UpdatedWithinMonths>,
     /// Number of LinkedIn connections.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<FromTo>,
     /// Number of LinkedIn followers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub followers: Option<FromTo>,
 }
 
 /// `CompaniesFiltersV3`: people are returned when their company matches.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CompaniesFilters {
     /// Find companies similar to these domains.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookalike_domains: Option<LookalikeDomains>,
     /// Only these domains.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_domains: Option<Vec<String>>,
     /// Exclude these domains.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_domains: Option<Vec<String>>,
     /// Company size bands.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_sizes: Option<Vec<CompanySize>>,
     /// `true`: only e-commerce companies; `false`: no e-commerce companies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecommerce: Option<bool>,
     /// Year founded (documented valid range 0–2100, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year_founded: Option<FromTo>,
     /// Number of countries the company operates in (documented 0–300, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub countries_count: Option<FromTo>,
     /// Revenue bands.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revenues: Option<Vec<Revenue>>,
     /// Employee profiles in Ocean's database (documented 0–10,000,000, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_count_ocean: Option<FromTo>,
     /// Number of mobile apps (documented 0–10,000). Deprecated by Ocean in favour of `mobileAppsFilter`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_apps: Option<FromTo>,
     /// Mobile app count, downloads and release year.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_apps_filter: Option<MobileAppsFilter>,
     /// Number of locations (documented 0–100,000, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locations_count: Option<FromTo>,
     /// Department sizes (documented 0–10,000,000, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_sizes: Option<Vec<DepartmentSizeFilter>>,
     /// Employees on LinkedIn (documented 0–10,000,000, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_count_linkedin: Option<FromTo>,
     /// Industries (values from `/v2/data-fields`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub industries: Option<IndustriesFilter>,
     /// Industries to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_industries: Option<Vec<String>>,
     /// Industry categories (values from `/v2/data-fields`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub industry_categories: Option<IndustryCategoriesFilter>,
     /// Industry categories to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_industry_categories: Option<Vec<String>>,
     /// LinkedIn industries, any of (values from `/v2/data-fields`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linkedin_industries: Option<Vec<String>>,
     /// LinkedIn industries to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_linkedin_industries: Option<Vec<String>>,
     /// Funding rounds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub funding_round: Option<FundingRoundFilter>,
     /// Headquarters location.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_locations: Option<LocationsFilter>,
     /// Locations of offices other than the headquarters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_locations: Option<LocationsFilter>,
     /// Web traffic.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_traffic: Option<WebTrafficFilter>,
     /// Social media presence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub social_medias: Option<SocialMediasFilter>,
     /// Software technologies on the company's website.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub technologies: Option<TechnologiesFilter>,
     /// Keywords.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keywords: Option<AllAnyNoneFilter>,
     /// Minimum relevance, inclusive (`A` is the most relevant).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_relevance: Option<Relevance>,
     /// Maximum relevance, inclusive; `B` for both bounds gives only `B` results.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_relevance: Option<Relevance>,
     /// Headcount growth.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headcount_growth: Option<HeadcountGrowthFilter>,
     /// Headcount growth per department.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_headcount_growth: Option<DepartmentGrowthAllAnyFilter>,
     /// Companies updated within the last N months.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_within_months: Option<UpdatedWithinMonths>,
     /// Only companies on which these fields exist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields_exist: Option<Vec<CompanyPresenceField>>,
     /// Only companies on which these fields do not exist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields_not_exist: Option<Vec<CompanyPresenceField>>,
     /// How strictly `lookalikeDomains` match.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_matching_mode: Option<CompanyMatchingMode>,
 }
 
@@ -722,88 +656,80 @@ pub struct State {
 }
 
 /// `PeopleCityFilter`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PeopleCityFilter {
     /// City name.
     pub city: String,
     /// Alpha-2 ISO 3166 country code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// Country region, if applicable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<State>,
 }
 
 /// `CompaniesCityFilter`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CompaniesCityFilter {
     /// City name.
     pub city: String,
     /// Alpha-2 ISO 3166 country code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// Country region, if applicable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<State>,
     /// Postal code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
 }
 
 /// `FromTo`: an inclusive integer range, either end open. Where a property documents a "valid range", it is
 /// not a schema constraint and is not checked.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FromTo {
     /// Greater than or equal to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<i64>,
     /// Less than or equal to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<i64>,
 }
 
 /// `FromToFloat`: an inclusive number range, either end open.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FromToFloat {
     /// Greater than or equal to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Finite>,
     /// Less than or equal to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Finite>,
 }
 
 /// `FromToStringDate`: an inclusive date range, either end open. The `YYYY-MM-DD` format is only
 /// described, not a schema constraint, so it is not checked.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FromToStringDate {
     /// Date in `YYYY-MM-DD` format, greater than or equal to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     /// Date in `YYYY-MM-DD` format, less than or equal to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
 }
 
 /// `AllAnyNoneFilter`: keyword lists that must all / at least one / none match. `T` is `String` except for
 /// [`AllAnyNoneFilterSocialMedia`]. The schema's property order is `anyOf`, `allOf`, `noneOf`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 // serde would otherwise ask `T: Default` because of the fields' `default`; `Option` is what defaults.
 #[serde(deny_unknown_fields, rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
 pub struct AllAnyNoneFilter<T = String> {
     /// Match at least one of these.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub any_of: Option<Vec<T>>,
     /// Match all of these.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all_of: Option<Vec<T>>,
     /// Match none of these.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub none_of: Option<Vec<T>>,
 }
 
@@ -828,29 +754,26 @@ pub type ProfileDescriptionFilter = AllAnyNoneFilter;
 pub type AllAnyNoneFilterSocialMedia = AllAnyNoneFilter<SocialMedia>;
 
 /// `MobileAppsFilter`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MobileAppsFilter {
     /// Number of mobile apps (documented 0–10,000, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<FromTo>,
     /// Number of app downloads (documented 0–10,000,000,000, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downloads: Option<FromTo>,
     /// App release year (documented 2000–2100, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_year: Option<FromTo>,
 }
 
 /// `DepartmentSizeFilter`: an inclusive size range for one department.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DepartmentSizeFilter {
     /// Greater than or equal to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<i64>,
     /// Less than or equal to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<i64>,
     /// The department.
     pub department: Department,
@@ -879,44 +802,36 @@ pub struct IndustryCategoriesFilter {
 }
 
 /// `FundingRoundFilter`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FundingRoundFilter {
     /// Amount raised (documented 0–100,000,000,000, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raised: Option<FromTo>,
     /// Funding round types.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<FundingRoundType>>,
     /// Date of the round (documented 1800-01-01 to 2100-12-31, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<FromToStringDate>,
 }
 
 /// `LocationsFilter`: where a company is present.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LocationsFilter {
     /// Countries (alpha-2 ISO 3166) the company is present in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_countries: Option<Vec<String>>,
     /// Countries (alpha-2 ISO 3166) to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_countries: Option<Vec<String>>,
     /// Regions (states, provinces) to include.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_regions: Option<Vec<State>>,
     /// Regions (states, provinces) to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_regions: Option<Vec<State>>,
     /// Cities to include.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_cities: Option<Vec<CompaniesCityFilter>>,
     /// Cities to exclude.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_cities: Option<Vec<CompaniesCityFilter>>,
     /// A circle around a point.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geolocation: Option<GeolocationFilter>,
 }
 
@@ -933,38 +848,35 @@ pub struct GeolocationFilter {
 }
 
 /// `WebTrafficFilter`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WebTrafficFilter {
     /// Visits (documented 0–100,000,000,000, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visits: Option<FromTo>,
     /// Page views (documented 0–100,000,000,000, not checked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub views: Option<FromTo>,
 }
 
 /// `SocialMediasFilterV3`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SocialMediasFilter {
     /// Social networks the company must / may / must not be on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub medias: Option<AllAnyNoneFilterSocialMedia>,
     /// Companies present in more than this many social networks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_count: Option<SocialMediaMinCount>,
 }
 
 /// `TechnologiesFilterV3`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TechnologiesFilter {
     /// Technology apps (values from `/v2/data-fields`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apps: Option<AllAnyNoneFilter>,
     /// Technology categories (values from `/v2/data-fields`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<AllAnyNoneFilter>,
 }
 
@@ -981,14 +893,13 @@ pub struct HeadcountGrowthFilter {
 }
 
 /// `DepartmentGrowthAllAnyFilter`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DepartmentGrowthAllAnyFilter {
     /// Match any of these department growth filters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub any_of: Option<Vec<DepartmentGrowthFilter>>,
     /// Match all of these department growth filters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all_of: Option<Vec<DepartmentGrowthFilter>>,
 }
 
