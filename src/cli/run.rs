@@ -245,11 +245,17 @@ fn warn_about_shortfall(report: &Report) {
     }
 }
 
+/// A path as a person reads it: relative to the current folder when inside it (the checkpoint keeps
+/// absolute paths).
+fn shown(path: &Path) -> &Path {
+    std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path)
+}
+
 /// The end-of-run summary printed on stderr.
 pub fn summary(report: &Report, report_path: &Path, resumed_at: Option<u64>, elapsed: Duration) -> String {
     let mut out = String::new();
     let resumed = resumed_at.map(|n| format!(" (resumed at {n} people)")).unwrap_or_default();
-    let _ = writeln!(out, "Exported {} people to {}{resumed}", report.people, report.output.display());
+    let _ = writeln!(out, "Exported {} people to {}{resumed}", report.people, shown(&report.output).display());
     let _ = writeln!(
         out,
         "  pages {}, requests {}, retries {}, credits used {}, elapsed {}",
@@ -295,7 +301,7 @@ pub fn summary(report: &Report, report_path: &Path, resumed_at: Option<u64>, ela
     for (from, to) in &report.redirect_map {
         let _ = writeln!(out, "  redirect {from} -> {to}");
     }
-    let _ = writeln!(out, "  report: {}", report_path.display());
+    let _ = writeln!(out, "  report: {}", shown(report_path).display());
     out
 }
 
