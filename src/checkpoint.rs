@@ -12,11 +12,12 @@ use sha2::{Digest, Sha256};
 
 use crate::api::SeedStatuses;
 use crate::durable;
-use crate::job::Job;
+use crate::fetch::Cursor;
+use crate::job::{Job, Spent};
 use crate::sink::{Format, Position};
 
 /// Version of the checkpoint format; another version is refused rather than guessed at.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -68,14 +69,8 @@ pub struct Checkpoint {
     /// RFC 3339.
     pub started_at: String,
     pub resumes: u32,
-    /// The `searchAfter` of the next request; `None` before the first page.
-    pub cursor: Option<String>,
-    /// Digests of every cursor sent, to catch an API that hands one out again.
-    pub cursors_sent: Vec<u64>,
-    /// The walk ended; only publishing the file is left.
-    pub walk_done: bool,
-    /// The last page's cursor was one the API had returned before: following it would loop.
-    pub repeated_cursor: bool,
+    /// The walk's cursor; once it is done, only publishing the file is left.
+    pub cursor: Cursor,
     /// The walk stopped at `max_records` or `max_credits`.
     pub limit_reached: bool,
     pub position: Position,
@@ -88,24 +83,22 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// The state of an export of `job` from `endpoint` into `output` that has not fetched anything yet.
-    pub fn new(job: &Job, endpoint: &str, output: &Path, position: Position) -> Checkpoint {
+    /// The state of an export of `job` from `endpoint` into `output` that has not fetched anything yet;
+    /// `counters` holds what an export discarded before it had spent.
+    pub fn new(job: &Job, endpoint: &str, output: &Path, position: Position, counters: Counters) -> Checkpoint {
         Checkpoint {
             version: VERSION,
             job: job.name.clone(),
             fingerprint: job.fingerprint(),
-            output_template: job.output_template.clone(),
+            output_template: job.output.template.clone(),
             endpoint: endpoint.to_owned(),
             output: output.to_owned(),
             started_at: jiff::Timestamp::now().to_string(),
             resumes: 0,
-            cursor: None,
-            cursors_sent: Vec::new(),
-            walk_done: false,
-            repeated_cursor: false,
+            cursor: Cursor::default(),
             limit_reached: false,
             position,
-            counters: Counters::default(),
+            counters,
             last_total: None,
             seed_statuses: SeedStatuses::default(),
             include_domains_statuses: BTreeMap::new(),
@@ -116,6 +109,11 @@ impl Checkpoint {
     /// The partial file beside the output.
     pub fn partial(&self) -> PathBuf {
         partial_path(&self.output)
+    }
+
+    /// What the export has written and spent, for the size of its next request.
+    pub fn spent(&self) -> Spent {
+        Spent { people: self.position.people, returned: self.counters.returned, credits: self.counters.credits_used }
     }
 }
 
@@ -335,8 +333,8 @@ mod tests {
             now: jiff::ZonedDateTime::now(),
         };
         let job = crate::job::load(&path, &context).unwrap();
-        let mut c = Checkpoint::new(&job, "sandbox", Path::new("/out/x.csv"), Position::default());
-        c.cursor = Some("abc".into());
+        let mut c = Checkpoint::new(&job, "sandbox", Path::new("/out/x.csv"), Position::default(), Counters::default());
+        c.cursor.next = Some("abc".into());
         c.counters.pages = 3;
         c
     }

@@ -3,18 +3,23 @@
 //!
 //! Data flows one way, and the modules are named after the stages:
 //!
-//! `job` (TOML job file → typed request) → `api` (one HTTP request, wire types) →
-//! `fetch` (the searchAfter walk: pacing, retry, pages) → `sink` (people → CSV/NDJSON rows) →
-//! `checkpoint` (durable progress, lock, report).
+//! `job` (TOML job file → checked job) → `api` (one HTTP request, wire types) → `fetch` (paced, retried
+//! pages and the searchAfter cursor) → `sink` (people → CSV/NDJSON rows) → `checkpoint` (durable
+//! progress, lock, report) → `export` (the life of an export: start, resume, walk, publish, report).
 //!
-//! `sandbox` is a local stand-in of the API for free dry runs, tests and benchmarks, and `cli` sits
-//! on top, mapping every error to its exit code in one place.
+//! `cli` sits on top: it connects the pieces, draws progress and prints; `error` holds the one error type
+//! of the commands and their exit codes. `sandbox` is a local stand-in of the API for free dry runs, tests
+//! and benchmarks.
 
 pub mod api;
 pub mod checkpoint;
 pub mod cli;
 mod durable;
+pub mod error;
+pub mod export;
 pub mod fetch;
 pub mod job;
 pub mod sandbox;
 pub mod sink;
+
+pub use error::Error;

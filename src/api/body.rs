@@ -86,6 +86,19 @@ impl<'de, T: Scalar + Deserialize<'de>, const MIN: i64, const MAX: i64> Deserial
 
 /// `size`: `minimum: 1`, `maximum: 10000`.
 pub type PageSize = Bounded<i64, 1, 10_000>;
+
+impl PageSize {
+    /// This size, or `room` when that is smaller; `None` when there is no room.
+    pub fn at_most(self, room: u64) -> Option<PageSize> {
+        let room = i64::try_from(room).unwrap_or(i64::MAX);
+        (room > 0).then(|| Bounded(self.0.min(room)))
+    }
+
+    /// The size as a number of people.
+    pub fn people(self) -> u64 {
+        self.0.unsigned_abs()
+    }
+}
 /// `peoplePerCompany`: `minimum: 1`, `maximum: 20`.
 pub type PeoplePerCompany = Bounded<i64, 1, 20>;
 /// `jobTitleThreshold`: `minimum: 0`, `maximum: 1`.
@@ -1383,6 +1396,10 @@ mod tests {
     fn constraint_messages_name_the_bound_and_the_value() {
         assert_eq!(PageSize::new(10_000).unwrap().get(), 10_000);
         assert_eq!(PageSize::new(20_000).unwrap_err().to_string(), "must be between 1 and 10000, got 20000");
+        let hundred = PageSize::new(100).unwrap();
+        assert_eq!(hundred.at_most(30).map(PageSize::get), Some(30));
+        assert_eq!(hundred.at_most(u64::MAX).map(PageSize::people), Some(100));
+        assert_eq!(hundred.at_most(0), None);
         assert_eq!(Latitude::new(f64::NAN).unwrap_err().to_string(), "must be between -90 and 90, got NaN");
         let twelve = vec![String::new(); 12];
         assert_eq!(LookalikeDomains::new(twelve).unwrap_err().to_string(), "must be at most 10 items, got 12");

@@ -173,6 +173,8 @@ impl Client {
         detail.redact(self.token.expose());
         Err(match status.as_u16() {
             402 => ApiError::OutOfCredits { detail },
+            // The server gave up waiting for the request: as transient as a 5xx.
+            408 => ApiError::Server { status, retry_after, detail },
             429 => ApiError::RateLimited { retry_after, detail },
             300..=399 => ApiError::Redirected { status, location },
             400..=499 => ApiError::Rejected { status, detail },

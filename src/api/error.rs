@@ -16,48 +16,44 @@ pub struct ValidationItem {
     pub kind: String,
     #[serde(default)]
     pub input: Option<serde_json::Value>,
-    /// Where the job wrote this value, when not at `job_key()` (set by the caller that knows the job).
-    #[serde(skip)]
-    pub job_key_override: Option<String>,
 }
 
 impl ValidationItem {
-    /// The job-file key the item's `loc` points at: `["body","peopleFilters","countries",0]` becomes
-    /// `search.peopleFilters.countries[0]`, since `[search]` is the request body.
-    pub fn job_key(&self) -> String {
-        let mut key = String::new();
-        for (i, part) in self.loc.iter().enumerate() {
+    /// The item's location as the API wrote it: `body.peopleFilters.countries[0]`.
+    pub fn location(&self) -> String {
+        let mut out = String::new();
+        for part in &self.loc {
             match part {
-                serde_json::Value::String(s) if i == 0 && s == "body" => key.push_str("search"),
                 serde_json::Value::String(s) => {
-                    if !key.is_empty() {
-                        key.push('.');
+                    if !out.is_empty() {
+                        out.push('.');
                     }
-                    key.push_str(s);
+                    out.push_str(s);
                 }
-                serde_json::Value::Number(n) => key.push_str(&format!("[{n}]")),
-                other => key.push_str(&format!(".{other}")),
+                serde_json::Value::Number(n) => out.push_str(&format!("[{n}]")),
+                other => out.push_str(&format!(".{other}")),
             }
         }
-        key
+        out
+    }
+
+    /// `message (type) [input: …]`, without the location.
+    pub fn describe(&self) -> String {
+        let mut out = self.msg.clone();
+        if !self.kind.is_empty() {
+            out.push_str(&format!(" ({})", self.kind));
+        }
+        if let Some(input) = &self.input {
+            let shown: String = input.to_string().chars().take(80).collect();
+            out.push_str(&format!(" [input: {shown}]"));
+        }
+        out
     }
 }
 
 impl fmt::Display for ValidationItem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.job_key_override {
-            Some(key) => write!(f, "{key}: {}", self.msg)?,
-            None => write!(f, "{}: {}", self.job_key(), self.msg)?,
-        }
-        if !self.kind.is_empty() {
-            write!(f, " ({})", self.kind)?;
-        }
-        if let Some(input) = &self.input {
-            let shown = input.to_string();
-            let shown: String = shown.chars().take(80).collect();
-            write!(f, " [input: {shown}]")?;
-        }
-        Ok(())
+        write!(f, "{}: {}", self.location(), self.describe())
     }
 }
 
@@ -165,7 +161,7 @@ pub enum ApiError {
     /// 429, from the API's own limits.
     #[error("rate limited (429){}: {detail}", retry_after.map(|d| format!(", asked to wait {}s", d.as_secs())).unwrap_or_default())]
     RateLimited { retry_after: Option<Duration>, detail: Detail },
-    /// 5xx, perhaps with a Retry-After.
+    /// 5xx or 408, perhaps with a Retry-After: worth another try.
     #[error("server error {status}: {detail}")]
     Server { status: reqwest::StatusCode, retry_after: Option<Duration>, detail: Detail },
     /// A 3xx that leaves the API's origin. Not followed, so the token never reaches another host.
@@ -252,16 +248,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn validation_loc_becomes_job_key() {
+    fn validation_items_print_their_location() {
         let Detail::Items(items) = Detail::from_body(
             br#"{"detail":[{"type":"enum","loc":["body","peopleFilters","seniorities",1],"msg":"Input should be 'Owner' or 'Other'","input":"CEO","ctx":{"expected":"x"}}]}"#,
         ) else {
             panic!("expected items")
         };
-        assert_eq!(items[0].job_key(), "search.peopleFilters.seniorities[1]");
         assert_eq!(
             items[0].to_string(),
-            "search.peopleFilters.seniorities[1]: Input should be 'Owner' or 'Other' (enum) [input: \"CEO\"]"
+            "body.peopleFilters.seniorities[1]: Input should be 'Owner' or 'Other' (enum) [input: \"CEO\"]"
         );
     }
 

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::api::{ApiError, EndpointError, Token};
-use crate::checkpoint::CheckpointError;
-use crate::fetch::{FetchError, Signal};
+use crate::api::Token;
+pub use crate::error::Error;
+use crate::fetch::Signal;
 use crate::job::{JobError, Overrides};
-use crate::sandbox::{SandboxError, SandboxOptions};
-use crate::sink::{Format, SinkError};
+use crate::sandbox::SandboxOptions;
+use crate::sink::Format;
 
 /// Export every person matching an Ocean.io lookalike people search to CSV or NDJSON, exactly once,
 /// resumable, within rate and credit limits.
@@ -179,73 +179,6 @@ pub struct EstimateArgs {
     pub api: ApiArgs,
 }
 
-/// Every way a command can fail. [`Error::exit_code`] is the only place exit codes are decided.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Job(#[from] JobError),
-    #[error("{0}")]
-    Usage(String),
-    #[error(transparent)]
-    Endpoint(#[from] EndpointError),
-    #[error("cannot start the sandbox: {0}")]
-    Sandbox(#[from] SandboxError),
-    /// The job's state could not be set up: nothing was sent.
-    #[error(transparent)]
-    State(CheckpointError),
-    #[error(
-        "the job changed since its checkpoint ({what}); rerun with --fresh to discard the {people} people exported so far and start over, or restore the job"
-    )]
-    JobChanged { what: String, people: u64 },
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    /// The API refused a request outside the walk (estimate).
-    #[error(transparent)]
-    Api(#[from] ApiError),
-}
-
-impl Error {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Job(_) | Error::Usage(_) | Error::Endpoint(_) | Error::Sandbox(_) | Error::JobChanged { .. } => 2,
-            Error::State(e) | Error::Fetch(FetchError::Checkpoint(e)) => state_exit_code(e),
-            Error::Fetch(FetchError::Sink(e)) => output_exit_code(e),
-            Error::Api(e) | Error::Fetch(FetchError::Api(e)) => api_exit_code(e),
-            Error::Fetch(
-                FetchError::Exhausted { .. } | FetchError::WaitTooLong { .. } | FetchError::RepeatedCursor { .. },
-            ) => 5,
-            Error::Fetch(FetchError::Stopped(Signal::Interrupt)) => 130,
-            Error::Fetch(FetchError::Stopped(Signal::Terminate)) => 143,
-        }
-    }
-}
-
-/// The lock is taken: 6. A damaged checkpoint: 2 (fix or --fresh). Anything the disk refused: 7.
-fn state_exit_code(error: &CheckpointError) -> u8 {
-    match error {
-        CheckpointError::Locked { .. } => 6,
-        CheckpointError::Corrupt { .. } => 2,
-        CheckpointError::Io { .. } => 7,
-    }
-}
-
-/// Another run writes the same file: 6. A partial file that changed: 2. Anything the disk refused: 7.
-fn output_exit_code(error: &SinkError) -> u8 {
-    match error {
-        SinkError::Busy { .. } => 6,
-        SinkError::Mismatch { .. } => 2,
-        SinkError::Write { .. } => 7,
-    }
-}
-
-fn api_exit_code(error: &ApiError) -> u8 {
-    match error {
-        ApiError::Rejected { .. } => 3,
-        ApiError::OutOfCredits { .. } => 4,
-        _ => 5,
-    }
-}
-
 /// The token from `--token-file`, else `OCEAN_API_TOKEN`.
 fn token(args: &TokenArgs) -> Result<Option<Token>, Error> {
     let raw = match &args.token_file {
@@ -320,7 +253,7 @@ fn progress_mode(log: &LogArgs, interval: Duration) -> progress::Mode {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let mode = match &cli.command {
-        Command::Run(args) => progress_mode(&cli.log, secs(args.progress_interval.max(1))),
+        Command::Run(args) => progress_mode(&cli.log, Duration::from_secs(args.progress_interval.max(1))),
         _ => progress::Mode::Silent,
     };
     init_logging(&cli.log, mode == progress::Mode::Bar);
@@ -371,15 +304,23 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
         Command::Run(args) => run::run(args, &cli.log, mode).await,
         Command::Validate(args) => {
             let job = args.load()?;
-            let body = serde_json::to_string_pretty(&job.search).expect("serializes");
-            println!("{body}");
+            // The first request exactly as `run` sends it; later ones differ only in size and cursor.
+            let body = match job.first_request() {
+                Some(body) => body,
+                None => {
+                    tracing::warn!("the limits leave room for no request at all: `run` would export nobody");
+                    job.search.request(job.page_size, None)
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&body).expect("serializes"));
             if !cli.log.quiet {
                 eprintln!(
-                    "{}: valid. Writes {} ({}), pages of {} people, {} seed(s).",
+                    "{}: valid. Writes {} ({}), pages of {} people, {} seed(s). Each request after the first \
+                     carries the previous page's searchAfter, and the last may ask for fewer people (limits).",
                     job.file.display(),
-                    job.output.display(),
-                    job.format.extension(),
-                    job.page_size(),
+                    job.output.path.display(),
+                    job.output.format.extension(),
+                    job.page_size.get(),
                     job.seeds.len()
                 );
             }
@@ -416,9 +357,4 @@ fn watch_signals(stop: &crate::fetch::Stop) -> Result<(), Error> {
         });
     }
     Ok(())
-}
-
-/// A `Duration` from whole seconds.
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
 }

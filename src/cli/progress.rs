@@ -9,9 +9,9 @@ use indicatif::ProgressStyle;
 use tracing::Span;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
-use crate::api::PageMeta;
-use crate::checkpoint::{Checkpoint, round_credits};
-use crate::fetch::{FetchError, Observer, human_duration};
+use crate::checkpoint::round_credits;
+use crate::export::{Observer, Status};
+use crate::fetch::{self, FetchError, human_duration};
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,11 +26,7 @@ pub enum Mode {
 
 #[derive(Clone, Debug)]
 struct Snapshot {
-    people: u64,
-    /// What the export is heading for: the API's total, capped by `max_records`.
-    total: Option<u64>,
-    pages: u64,
-    credits: f64,
+    status: Status,
     /// People when this run started, to compute this run's rate.
     start_people: u64,
     started: Instant,
@@ -39,68 +35,74 @@ struct Snapshot {
 impl Snapshot {
     fn rate(&self) -> f64 {
         let secs = self.started.elapsed().as_secs_f64();
-        if secs > 0.0 { (self.people - self.start_people) as f64 / secs } else { 0.0 }
+        if secs > 0.0 { (self.status.people - self.start_people) as f64 / secs } else { 0.0 }
     }
 
     fn line(&self) -> String {
-        let of = match self.total {
-            Some(total) if total > 0 => {
-                format!(" of {total} ({:.0}%)", 100.0 * self.people as f64 / total as f64)
-            }
+        let Status { people, pages, credits, goal } = self.status;
+        let of = match goal {
+            Some(total) if total > 0 => format!(" of {total} ({:.0}%)", 100.0 * people as f64 / total as f64),
             _ => String::new(),
         };
-        let eta = match (self.total, self.rate()) {
-            (Some(total), rate) if rate > 0.0 && total > self.people => {
-                format!(", ETA {}", human_duration(Duration::from_secs_f64((total - self.people) as f64 / rate)))
+        let eta = match (goal, self.rate()) {
+            (Some(total), rate) if rate > 0.0 && total > people => {
+                format!(", ETA {}", human_duration(Duration::from_secs_f64((total - people) as f64 / rate)))
             }
             _ => String::new(),
         };
         format!(
-            "{} people{of}, {} pages, {:.0} people/s{eta}, {} credits used",
-            self.people,
-            self.pages,
+            "{people} people{of}, {pages} pages, {:.0} people/s{eta}, {} credits used",
             self.rate(),
-            round_credits(self.credits)
+            round_credits(credits)
         )
     }
 }
 
-/// Progress of one export; implements the walk's [`Observer`].
+/// Progress of one export: the export's [`Observer`].
 pub struct Progress {
     mode: Mode,
-    snapshot: Arc<Mutex<Snapshot>>,
+    snapshot: Arc<Mutex<Option<Snapshot>>>,
     span: Span,
-    ticker: Option<tokio::task::JoinHandle<()>>,
-    max_records: Option<u64>,
-}
-
-/// The number of people the export is heading for, as far as is known.
-fn goal(checkpoint: &Checkpoint, max_records: Option<u64>) -> Option<u64> {
-    match (checkpoint.last_total, max_records) {
-        (Some(total), Some(max)) => Some(total.min(max)),
-        (total, None) => total,
-        (None, max) => max,
-    }
+    ticker: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Progress {
-    /// Starts showing progress from where the checkpoint stands; `cap` (what the limits allow) caps the goal.
-    pub fn start(mode: Mode, checkpoint: &Checkpoint, cap: Option<u64>) -> Progress {
-        let max_records = cap;
-        let snapshot = Arc::new(Mutex::new(Snapshot {
-            people: checkpoint.position.people,
-            total: goal(checkpoint, max_records),
-            pages: checkpoint.counters.pages,
-            credits: checkpoint.counters.credits_used,
-            start_people: checkpoint.position.people,
-            started: Instant::now(),
-        }));
-        let mut span = Span::none();
-        let mut ticker = None;
-        match mode {
+    /// Progress shown in `mode`, from the moment the walk starts.
+    pub fn new(mode: Mode) -> Progress {
+        let span = match mode {
+            Mode::Bar => tracing::info_span!("export", indicatif.pb_show = tracing::field::Empty),
+            _ => Span::none(),
+        };
+        Progress { mode, snapshot: Arc::default(), span, ticker: Mutex::default() }
+    }
+
+    /// The span the export runs in (the bar belongs to it).
+    pub fn span(&self) -> Span {
+        self.span.clone()
+    }
+
+    fn show(&self, status: &Status) {
+        if self.mode == Mode::Bar {
+            self.span.pb_set_length(status.goal.unwrap_or(status.people).max(status.people));
+            self.span.pb_set_position(status.people);
+            self.span.pb_set_message(&message(status.pages, status.credits));
+        }
+    }
+}
+
+fn message(pages: u64, credits: f64) -> String {
+    format!("page {pages} · {} credits", round_credits(credits))
+}
+
+impl Observer for Progress {
+    fn started(&self, status: &Status) {
+        let snapshot = Snapshot { status: status.clone(), start_people: status.people, started: Instant::now() };
+        if let Ok(mut shared) = self.snapshot.lock() {
+            *shared = Some(snapshot);
+        }
+        match self.mode {
             Mode::Bar => {
-                span = tracing::info_span!("export", indicatif.pb_show = tracing::field::Empty);
-                span.pb_set_style(
+                self.span.pb_set_style(
                     &ProgressStyle::with_template(
                         "{spinner:.green} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} people · {msg} · {rate} · ETA {eta}",
                     )
@@ -110,59 +112,39 @@ impl Progress {
                     })
                     .progress_chars("=> "),
                 );
-                span.pb_set_length(goal(checkpoint, max_records).unwrap_or(0).max(checkpoint.position.people));
-                span.pb_set_position(checkpoint.position.people);
-                span.pb_set_message(&message(checkpoint.counters.pages, checkpoint.counters.credits_used));
-                span.pb_start();
+                self.show(status);
+                self.span.pb_start();
             }
             Mode::Lines(every) => {
-                let snapshot = snapshot.clone();
-                ticker = Some(tokio::spawn(async move {
+                let snapshot = self.snapshot.clone();
+                let ticker = tokio::spawn(async move {
                     let mut interval = tokio::time::interval(every);
                     interval.tick().await;
                     loop {
                         interval.tick().await;
-                        let line = snapshot.lock().map(|s| s.line()).unwrap_or_default();
-                        tracing::info!("progress: {line}");
+                        let line = snapshot.lock().ok().and_then(|s| s.as_ref().map(Snapshot::line));
+                        tracing::info!("progress: {}", line.unwrap_or_default());
                     }
-                }));
+                });
+                if let Ok(mut slot) = self.ticker.lock() {
+                    *slot = Some(ticker);
+                }
             }
             Mode::Silent => {}
         }
-        Progress { mode, snapshot, span, ticker, max_records }
     }
 
-    /// The span the export runs in (the bar belongs to it).
-    pub fn span(&self) -> Span {
-        self.span.clone()
-    }
-
-    /// A one-line description of where the export stands.
-    pub fn line(&self) -> String {
-        self.snapshot.lock().map(|s| s.line()).unwrap_or_default()
+    fn page(&self, status: &Status) {
+        if let Ok(mut shared) = self.snapshot.lock()
+            && let Some(snapshot) = shared.as_mut()
+        {
+            snapshot.status = status.clone();
+        }
+        self.show(status);
     }
 }
 
-fn message(pages: u64, credits: f64) -> String {
-    format!("page {pages} · {} credits", round_credits(credits))
-}
-
-impl Observer for Progress {
-    fn page(&self, checkpoint: &Checkpoint, _meta: &PageMeta) {
-        if let Ok(mut s) = self.snapshot.lock() {
-            s.people = checkpoint.position.people;
-            s.total = goal(checkpoint, self.max_records);
-            s.pages = checkpoint.counters.pages;
-            s.credits = checkpoint.counters.credits_used;
-        }
-        if self.mode == Mode::Bar {
-            let people = checkpoint.position.people;
-            self.span.pb_set_length(goal(checkpoint, self.max_records).unwrap_or(people).max(people));
-            self.span.pb_set_position(people);
-            self.span.pb_set_message(&message(checkpoint.counters.pages, checkpoint.counters.credits_used));
-        }
-    }
-
+impl fetch::Observer for Progress {
     fn retry(&self, error: &FetchError, wait: Duration) {
         if self.mode == Mode::Bar {
             self.span.pb_set_message(&format!("retrying in {} ({})", human_duration(wait), short(error)));
@@ -179,7 +161,7 @@ fn short(error: &FetchError) -> String {
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        if let Some(ticker) = self.ticker.take() {
+        if let Some(ticker) = self.ticker.get_mut().ok().and_then(Option::take) {
             ticker.abort();
         }
     }

@@ -1,5 +1,5 @@
-//! The searchAfter walk: page after page through the shared pacer, each attempt retried with exponential
-//! backoff and full jitter (honouring Retry-After), streamed into the sink, then committed and checkpointed.
+//! Fetching pages: every request through the shared pacer, each attempt retried with exponential backoff
+//! and full jitter (honouring Retry-After) and streamed into a sink, and the state of a `searchAfter` walk.
 
 mod pacer;
 
@@ -12,10 +12,10 @@ use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
-use crate::api::body::{PageSize, SearchBody};
+use serde::{Deserialize, Serialize};
+
+use crate::api::body::SearchBody;
 use crate::api::{ApiError, Client, PageError, PageMeta, PageParser, PersonSink};
-use crate::checkpoint::{Checkpoint, CheckpointError, StateDir};
-use crate::sink::{PageCounts, Sink, SinkError};
 pub use pacer::Pacer;
 
 /// A signal that asks the run to stop.
@@ -68,9 +68,11 @@ impl Stop {
     }
 }
 
-/// Why the walk stopped early.
+/// Why fetching stopped: the API, the searchAfter walk, or a signal. Failures of the sink a page streams
+/// into are not fetching failures; they come back apart, in [`PageFailure::Sink`].
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// An answer that another try cannot change (a 4xx, a 402).
     #[error(transparent)]
     Api(ApiError),
     #[error("the API stayed unavailable after {attempts} attempts; the last error: {last}")]
@@ -83,10 +85,6 @@ pub enum FetchError {
     WaitTooLong { wait: Duration, max: Duration },
     #[error("the API returned a cursor it had returned before (after page {page}); stopping instead of looping")]
     RepeatedCursor { page: u64 },
-    #[error(transparent)]
-    Sink(SinkError),
-    #[error(transparent)]
-    Checkpoint(CheckpointError),
     #[error("stopped by {0}")]
     Stopped(Signal),
 }
@@ -97,31 +95,44 @@ impl FetchError {
     }
 }
 
-impl<E: Into<FetchError>> From<PageError<E>> for FetchError {
-    fn from(e: PageError<E>) -> Self {
-        match e {
-            PageError::Malformed(message) => FetchError::Api(ApiError::Malformed(message)),
-            PageError::Sink(e) => e.into(),
-        }
-    }
-}
-
-impl From<SinkError> for FetchError {
-    fn from(e: SinkError) -> Self {
-        FetchError::Sink(e)
-    }
-}
-
-impl From<std::convert::Infallible> for FetchError {
-    fn from(never: std::convert::Infallible) -> Self {
-        match never {}
-    }
-}
-
 impl From<ApiError> for FetchError {
     fn from(e: ApiError) -> Self {
         FetchError::Api(e)
     }
+}
+
+/// Why a page did not arrive in the sink: fetching failed, or the sink did (a full disk, say), which is
+/// never retried.
+#[derive(Debug)]
+pub enum PageFailure<E> {
+    Fetch(FetchError),
+    Sink(E),
+}
+
+impl<E> From<FetchError> for PageFailure<E> {
+    fn from(e: FetchError) -> Self {
+        PageFailure::Fetch(e)
+    }
+}
+
+impl<E> From<ApiError> for PageFailure<E> {
+    fn from(e: ApiError) -> Self {
+        PageFailure::Fetch(FetchError::Api(e))
+    }
+}
+
+impl<E> From<PageError<E>> for PageFailure<E> {
+    fn from(e: PageError<E>) -> Self {
+        match e {
+            PageError::Malformed(message) => PageFailure::Fetch(FetchError::Api(ApiError::Malformed(message))),
+            PageError::Sink(e) => PageFailure::Sink(e),
+        }
+    }
+}
+
+/// A sink a page can be streamed into and taken back out of, when an attempt fails half-way.
+pub trait PageSink: PersonSink {
+    fn rollback(&mut self) -> Result<(), Self::Error>;
 }
 
 /// `1h 02m`, `3m 20s`, `4.2s`.
@@ -137,6 +148,7 @@ pub fn human_duration(d: Duration) -> String {
 /// How hard to try one page.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
+    /// Retries after the first attempt; every retry counts, whatever the API asked.
     pub max_retries: u32,
     /// Longest one attempt at a page may take, body included.
     pub page_timeout: Duration,
@@ -146,53 +158,55 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
-/// Limits that shrink the last pages instead of being overshot.
-#[derive(Clone, Debug, Default)]
-pub struct Limits {
-    pub max_records: Option<u64>,
-    pub max_credits: Option<f64>,
-    /// Price per person assumed until pages show the real one.
-    pub credits_per_person: f64,
+/// Where one `searchAfter` walk stands. Kept in the checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cursor {
+    /// The `searchAfter` of the next request; `None` before the first page.
+    pub next: Option<String>,
+    /// Digests of the recent cursors sent, to catch an API that hands one out again.
+    pub sent: Vec<u64>,
+    /// The walk ended: the API said so, or a limit did.
+    pub done: bool,
+    /// The last page's cursor was one the API had returned before: following it would loop.
+    pub repeated: bool,
 }
 
-impl Limits {
-    /// The most people the limits allow at the assumed price, if they limit at all.
-    pub fn affordable_people(&self) -> Option<u64> {
-        let by_credits = self.max_credits.map(|max| (max / self.credits_per_person + 1e-9).floor() as u64);
-        match (self.max_records, by_credits) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-}
-
-/// Things a progress display wants to hear about.
-pub trait Observer {
-    fn page(&self, _checkpoint: &Checkpoint, _meta: &PageMeta) {}
-    fn retry(&self, _error: &FetchError, _wait: Duration) {}
-}
-
-/// Everything one walk needs besides its state.
-pub struct Walk<'a> {
-    pub client: &'a Client,
-    pub pacer: &'a Pacer,
-    pub retry: RetryPolicy,
-    pub limits: Limits,
-    pub page_size: u64,
-    /// The request body without cursor.
-    pub search: &'a SearchBody,
-    pub stop: &'a Stop,
-    pub observer: &'a dyn Observer,
-}
+/// How many recent cursors are remembered to catch a repeat (a loop longer than this is not caught, but
+/// the checkpoint stays small).
+const CURSORS_REMEMBERED: usize = 1000;
 
 /// Stable digest of a cursor, to spot one the API hands out twice.
 fn cursor_digest(cursor: &str) -> u64 {
     u64::from_le_bytes(Sha256::digest(cursor.as_bytes())[..8].try_into().expect("8 bytes"))
 }
 
-/// How many recent cursors are remembered to catch a repeat (a loop longer than this is not caught, but
-/// the checkpoint stays small).
-const CURSORS_REMEMBERED: usize = 1000;
+impl Cursor {
+    /// Moves past a received page. An empty page ends the walk even if it carries a cursor, and so does a
+    /// page without one; `total` never decides. A walk that has ended cannot loop, whatever cursor came
+    /// with its last page.
+    pub fn advance(&mut self, meta: &PageMeta) {
+        if let Some(sent) = &self.next {
+            self.sent.push(cursor_digest(sent));
+            let excess = self.sent.len().saturating_sub(CURSORS_REMEMBERED);
+            self.sent.drain(..excess);
+        }
+        self.next = meta.search_after.clone();
+        self.done = meta.people == 0 || self.next.is_none();
+        self.repeated = !self.done && self.next.as_deref().is_some_and(|c| self.sent.contains(&cursor_digest(c)));
+    }
+
+    /// Refuses to follow a cursor that would loop: sending it again would buy the same page again, and
+    /// again on every rerun. `page` is the number of pages so far, for the message.
+    pub fn check(&self, page: u64) -> Result<(), FetchError> {
+        if self.repeated && !self.done { Err(FetchError::RepeatedCursor { page }) } else { Ok(()) }
+    }
+}
+
+/// Things a progress display wants to hear about while a page is fetched.
+pub trait Observer {
+    fn retry(&self, _error: &FetchError, _wait: Duration) {}
+}
 
 /// Requests and retries of attempts in progress, kept outside the attempt so a cancelled one still counts.
 #[derive(Default)]
@@ -202,300 +216,139 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Adds the counts to the checkpoint, keeping them.
-    fn add_to(&self, checkpoint: &mut Checkpoint) {
-        checkpoint.counters.requests += self.requests.get();
-        checkpoint.counters.retries += self.retries.get();
+    /// Requests sent and retries made since the last [`Tally::take`], and starts counting again.
+    pub fn take(&self) -> (u64, u64) {
+        (self.requests.replace(0), self.retries.replace(0))
     }
 
-    fn reset(&self) {
-        self.requests.set(0);
-        self.retries.set(0);
-    }
-
-    /// Moves the counts into the checkpoint.
-    fn settle(&self, checkpoint: &mut Checkpoint) {
-        self.add_to(checkpoint);
-        self.reset();
+    /// The counts so far, kept.
+    pub fn get(&self) -> (u64, u64) {
+        (self.requests.get(), self.retries.get())
     }
 }
 
-impl Walk<'_> {
-    /// Walks from the checkpoint to the end (or a limit), committing and checkpointing every page. On an
-    /// error the output is rolled back to the last commit, and the checkpoint saved with the requests
-    /// and retries spent, so a rerun resumes exactly there.
-    pub async fn run(&self, sink: &mut Sink, state: &StateDir, checkpoint: &mut Checkpoint) -> Result<(), FetchError> {
-        if checkpoint.repeated_cursor && !checkpoint.walk_done {
-            // Sending the cursor again would buy the same page again, and again on every rerun.
-            return Err(FetchError::RepeatedCursor { page: checkpoint.counters.pages });
-        }
-        let tally = Tally::default();
-        while !checkpoint.walk_done {
-            if let Err(error) = self.step(sink, state, checkpoint, &tally).await {
-                // Tidy up, but report what stopped the walk: a full disk that also refuses the tidying
-                // is still the full disk the operator needs to hear about. A resume repeats both anyway.
-                if let Err(e) = sink.rollback() {
-                    tracing::warn!("could not roll back the page in hand (a resume does): {e}");
-                }
-                tally.settle(checkpoint);
-                if let Err(e) = state.save(checkpoint) {
-                    tracing::warn!("could not record the requests spent since the last page: {e}");
-                }
-                return Err(error);
-            }
-        }
-        Ok(())
-    }
-
-    /// One page: fetched (with retries), committed, checkpointed.
-    async fn step(
-        &self,
-        sink: &mut Sink,
-        state: &StateDir,
-        checkpoint: &mut Checkpoint,
-        tally: &Tally,
-    ) -> Result<(), FetchError> {
-        if let Some(signal) = self.stop.requested() {
-            return Err(FetchError::Stopped(signal));
-        }
-        let Some(size) = self.next_size(checkpoint) else {
-            tracing::info!("limit reached after {} people", checkpoint.position.people);
-            checkpoint.walk_done = true;
-            checkpoint.limit_reached = true;
-            return state.save(checkpoint).map_err(FetchError::Checkpoint);
-        };
-        let mut body = self.search.clone();
-        body.size = Some(PageSize::new(size as i64).expect("1..=page size"));
-        body.search_after = checkpoint.cursor.clone();
-        sink.set_page_limit(self.limits.max_records.map(|max| max - checkpoint.position.people));
-
-        let meta = tokio::select! {
-            meta = self.page_with_retries(&body, sink, tally) => meta?,
-            signal = self.stop.wait() => return Err(FetchError::Stopped(signal)),
-        };
-        // The checkpoint changes only once the page is durable.
-        let mut next = checkpoint.clone();
-        tally.add_to(&mut next);
-        let credits = self.record_page(&mut next, &meta, size);
-        let counts = sink.page_counts();
-        let durable = match sink.commit() {
-            Ok(position) => {
-                next.position = position.clone();
-                state.save(&next).map_err(FetchError::Checkpoint)
-            }
-            Err(e) => Err(FetchError::Sink(e)),
-        };
-        if let Err(e) = durable {
-            // Paid for but not kept: its credits still count (the price learned from them errs high, the
-            // safe side for max_credits); its requests are settled by the caller.
-            checkpoint.counters.credits_used += credits;
-            return Err(e);
-        }
-        tally.reset();
-        *checkpoint = next;
-        Self::log_page(checkpoint, &meta, counts, credits);
-        self.observer.page(checkpoint, &meta);
-        if checkpoint.repeated_cursor {
-            return Err(FetchError::RepeatedCursor { page: checkpoint.counters.pages });
-        }
-        Ok(())
-    }
-
-    /// Size of the next request: the page size, shrunk so that no request can pass a limit. `None` once a
-    /// limit leaves no room.
-    fn next_size(&self, checkpoint: &Checkpoint) -> Option<u64> {
-        let mut size = self.page_size;
-        if let Some(max) = self.limits.max_records {
-            size = size.min(max.saturating_sub(checkpoint.position.people));
-        }
-        if let Some(max) = self.limits.max_credits {
-            let counters = &checkpoint.counters;
-            // Learned from the pages so far; the configured price (always above zero) until then.
-            let price = if counters.returned > 0 && counters.credits_used > 0.0 {
-                counters.credits_used / counters.returned as f64
-            } else {
-                self.limits.credits_per_person
-            };
-            let affordable = ((max - counters.credits_used) / price + 1e-9).floor().max(0.0);
-            size = size.min(affordable as u64);
-        }
-        (size > 0).then_some(size)
-    }
-
-    /// Folds a received page into the checkpoint, noting a cursor the API returned before. Returns the
-    /// page's credits.
-    fn record_page(&self, checkpoint: &mut Checkpoint, meta: &PageMeta, size: u64) -> f64 {
-        let counters = &mut checkpoint.counters;
-        counters.pages += 1;
-        counters.returned += meta.people;
-        let credits = meta.credits_used.unwrap_or_else(|| {
-            tracing::warn!("the page has no creditsUsed; counting the assumed price per person");
-            meta.people as f64 * self.limits.credits_per_person
-        });
-        counters.credits_used += credits;
-        if meta.people > size {
-            tracing::warn!(asked = size, got = meta.people, "the API returned more people than the page size");
-        }
-        if let (Some(before), Some(now)) = (checkpoint.last_total, meta.total)
-            && before != now
-        {
-            tracing::warn!(before, now, "the API's total changed between pages");
-        }
-        checkpoint.last_total = meta.total.or(checkpoint.last_total);
-        if let Some(statuses) = &meta.seed_statuses {
-            checkpoint.seed_statuses.merge(statuses);
-        }
-        checkpoint.include_domains_statuses.extend(meta.include_domains_statuses.clone());
-        checkpoint.redirect_map.extend(meta.redirect_map.clone());
-        if let Some(sent) = &checkpoint.cursor {
-            checkpoint.cursors_sent.push(cursor_digest(sent));
-            let excess = checkpoint.cursors_sent.len().saturating_sub(CURSORS_REMEMBERED);
-            checkpoint.cursors_sent.drain(..excess);
-        }
-        checkpoint.cursor = meta.search_after.clone();
-        // An empty page ends the walk even if it carries a cursor; `total` never decides. A walk that has
-        // ended cannot loop, whatever cursor came with its last page.
-        checkpoint.walk_done = meta.people == 0 || checkpoint.cursor.is_none();
-        checkpoint.repeated_cursor = !checkpoint.walk_done
-            && meta.search_after.as_deref().is_some_and(|c| checkpoint.cursors_sent.contains(&cursor_digest(c)));
-        credits
-    }
-
-    /// Logs a page that was committed.
-    fn log_page(checkpoint: &Checkpoint, meta: &PageMeta, counts: PageCounts, credits: f64) {
-        let people = checkpoint.position.people;
-        tracing::info!(
-            page = checkpoint.counters.pages,
-            people,
-            total = meta.total,
-            credits,
-            "page {}: {} people, {people}{} so far",
-            checkpoint.counters.pages,
-            meta.people,
-            meta.total.map(|t| format!(" of {t}")).unwrap_or_default()
-        );
-        if counts.duplicates > 0 {
-            tracing::warn!(count = counts.duplicates, "the page repeated people already written; each is written once");
-        }
-    }
-
-    /// One page, with retries. Every failed attempt is rolled back before the next.
-    async fn page_with_retries(
-        &self,
-        body: &SearchBody,
-        sink: &mut Sink,
-        tally: &Tally,
-    ) -> Result<PageMeta, FetchError> {
-        let sink = tokio::sync::Mutex::new(sink);
-        retrying(&self.retry, self.pacer, tally, self.observer, || async {
+/// Fetches one page with retries, streaming it into `sink`; every failed attempt is rolled back out of the
+/// sink before the next.
+pub async fn fetch_page<S: PageSink>(
+    client: &Client,
+    body: &SearchBody,
+    sink: &mut S,
+    retry: &Retrying<'_>,
+) -> Result<PageMeta, PageFailure<S::Error>> {
+    let sink = tokio::sync::Mutex::new(sink);
+    retry
+        .run(|| async {
             let mut sink = sink.lock().await;
-            let result = within(self.retry.page_timeout, attempt_page(self.client, body, &mut **sink)).await;
+            let result = within(retry.policy.page_timeout, attempt_page(client, body, &mut **sink)).await;
             if result.is_err() {
-                sink.rollback()?;
+                sink.rollback().map_err(PageFailure::Sink)?;
             }
             result
         })
         .await
-    }
 }
 
-/// Exponential backoff that stands still after an error with a Retry-After: the API named the wait, so
-/// it neither uses up `max_retries` nor lengthens the next delay. (backon takes a step of the backoff
-/// before `adjust` sees the error; this makes that step free.)
-struct PausedByRetryAfter {
+/// Exponential backoff in which every step counts against the retries, but a step taken after an answer
+/// with a Retry-After does not lengthen the next delay: the API named that wait, `adjust` uses it.
+struct Steps {
     exponential: backon::ExponentialBackoff,
+    left: u32,
     api_named_the_wait: Arc<AtomicBool>,
 }
 
-impl Iterator for PausedByRetryAfter {
+impl Iterator for Steps {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
+        self.left = self.left.checked_sub(1)?;
         if self.api_named_the_wait.swap(false, Ordering::SeqCst) {
-            // `adjust` uses the API's wait instead of this.
             Some(Duration::ZERO)
         } else {
-            self.exponential.next()
+            self.exponential.next().or(Some(Duration::ZERO))
         }
     }
 }
 
-/// Runs `attempt` through the pacer with exponential backoff and full jitter. A Retry-After is honoured
-/// (and holds every sender); one longer than `max_wait` stops at once. Waits the API asked for do not use
-/// up `max_retries`, but together they may not pass `max_wait` either.
-pub async fn retrying<T, F, Fut>(
-    policy: &RetryPolicy,
-    pacer: &Pacer,
-    tally: &Tally,
-    observer: &dyn Observer,
-    mut attempt: F,
-) -> Result<T, FetchError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, FetchError>>,
-{
-    let asked_to_wait = Cell::new(Duration::ZERO);
-    let attempts = Cell::new(0u64);
-    let api_named_the_wait = Arc::new(AtomicBool::new(false));
-    let backoff = PausedByRetryAfter {
-        exponential: ExponentialBuilder::new()
-            .with_min_delay(policy.min_delay)
-            .with_max_delay(policy.max_delay)
-            .with_factor(2.0)
-            .with_max_times(policy.max_retries as usize)
-            .build(),
-        api_named_the_wait: api_named_the_wait.clone(),
-    };
-    let result = (|| {
-        let attempt = attempt();
-        async {
-            pacer.ready().await;
-            tally.requests.set(tally.requests.get() + 1);
-            attempts.set(attempts.get() + 1);
-            let result = attempt.await;
-            if let Err(FetchError::Api(e)) = &result
-                && let Some(wait) = e.retry_after()
-            {
-                api_named_the_wait.store(true, Ordering::SeqCst);
-                if wait <= policy.max_wait {
-                    pacer.hold_for(wait);
+/// Everything a retried request needs: the policy, the shared pacer, the counters and the observer.
+pub struct Retrying<'a> {
+    pub policy: &'a RetryPolicy,
+    pub pacer: &'a Pacer,
+    pub tally: &'a Tally,
+    pub observer: &'a dyn Observer,
+}
+
+impl Retrying<'_> {
+    /// Runs `attempt` through the pacer with exponential backoff and full jitter. A Retry-After is honoured
+    /// (and holds every sender); one longer than `max_wait` stops at once. Every retry counts against
+    /// `max_retries`.
+    pub async fn run<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, PageFailure<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, PageFailure<E>>>,
+    {
+        let policy = self.policy;
+        let attempts = Cell::new(0u64);
+        let api_named_the_wait = Arc::new(AtomicBool::new(false));
+        let steps = Steps {
+            exponential: ExponentialBuilder::new()
+                .with_min_delay(policy.min_delay)
+                .with_max_delay(policy.max_delay)
+                .with_factor(2.0)
+                .without_max_times()
+                .build(),
+            left: policy.max_retries,
+            api_named_the_wait: api_named_the_wait.clone(),
+        };
+        let retryable = |failure: &PageFailure<E>| matches!(failure, PageFailure::Fetch(e) if e.is_retryable());
+        let result = (|| {
+            let attempt = attempt();
+            async {
+                self.pacer.ready().await;
+                self.tally.requests.set(self.tally.requests.get() + 1);
+                attempts.set(attempts.get() + 1);
+                let result = attempt.await;
+                if let Err(PageFailure::Fetch(FetchError::Api(e))) = &result
+                    && let Some(wait) = e.retry_after()
+                {
+                    api_named_the_wait.store(true, Ordering::SeqCst);
+                    if wait <= policy.max_wait {
+                        self.pacer.hold_for(wait);
+                    }
                 }
+                result
             }
-            result
-        }
-    })
-    .retry(backoff)
-    .sleep(tokio::time::sleep)
-    .when(FetchError::is_retryable)
-    .adjust(|error, delay| match error {
-        FetchError::Api(e) => match e.retry_after() {
-            Some(wait) => {
-                // Counted at least at the backoff's smallest step, so even `Retry-After: 0` forever ends.
-                let total = asked_to_wait.get() + wait.max(policy.min_delay);
-                asked_to_wait.set(total);
-                (total <= policy.max_wait).then_some(wait)
+        })
+        .retry(steps)
+        .sleep(tokio::time::sleep)
+        .when(retryable)
+        .adjust(|failure, delay| match (failure, delay) {
+            // `None`: the retries are used up. Keep it.
+            (_, None) => None,
+            (PageFailure::Fetch(FetchError::Api(e)), Some(delay)) => match e.retry_after() {
+                Some(wait) => (wait <= policy.max_wait).then_some(wait),
+                // Full jitter: anywhere between nothing and the exponential delay.
+                None => Some(Duration::from_nanos(rand::random_range(0..=delay.as_nanos() as u64))),
+            },
+            (_, delay) => delay,
+        })
+        .notify(|failure, wait| {
+            self.tally.retries.set(self.tally.retries.get() + 1);
+            if let PageFailure::Fetch(error) = failure {
+                tracing::warn!(reason = %reason(error), wait = %human_duration(wait), "retrying: {error}");
+                self.observer.retry(error, wait);
             }
-            // `None` from the backoff means the retries are used up: keep it. Otherwise full jitter:
-            // anywhere between nothing and the exponential delay.
-            None => delay.map(|d| Duration::from_nanos(rand::random_range(0..=d.as_nanos() as u64))),
-        },
-        _ => delay,
-    })
-    .notify(|error, wait| {
-        tally.retries.set(tally.retries.get() + 1);
-        tracing::warn!(reason = %reason(error), wait = %human_duration(wait), "retrying: {error}");
-        observer.retry(error, wait);
-    })
-    .await;
-    result.map_err(|error| match error {
-        FetchError::Api(e) if e.is_retryable() => match e.retry_after() {
-            Some(wait) if wait > policy.max_wait || asked_to_wait.get() > policy.max_wait => {
-                FetchError::WaitTooLong { wait: wait.max(asked_to_wait.get()), max: policy.max_wait }
-            }
-            _ => FetchError::Exhausted { attempts: attempts.get(), last: e },
-        },
-        other => other,
-    })
+        })
+        .await;
+        result.map_err(|failure| match failure {
+            PageFailure::Fetch(FetchError::Api(e)) if e.is_retryable() => match e.retry_after() {
+                Some(wait) if wait > policy.max_wait => {
+                    PageFailure::Fetch(FetchError::WaitTooLong { wait, max: policy.max_wait })
+                }
+                _ => PageFailure::Fetch(FetchError::Exhausted { attempts: attempts.get(), last: e }),
+            },
+            other => other,
+        })
+    }
 }
 
 fn reason(error: &FetchError) -> String {
@@ -507,21 +360,24 @@ fn reason(error: &FetchError) -> String {
 
 /// An attempt with a deadline for all of it, so a body that drips in slower than the idle timeout cannot
 /// hold a run forever.
-pub async fn within<T>(limit: Duration, attempt: impl Future<Output = Result<T, FetchError>>) -> Result<T, FetchError> {
+pub async fn within<T, E>(
+    limit: Duration,
+    attempt: impl Future<Output = Result<T, PageFailure<E>>>,
+) -> Result<T, PageFailure<E>> {
     tokio::time::timeout(limit, attempt).await.unwrap_or_else(|_| {
-        Err(FetchError::Api(ApiError::Timeout(format!(
+        Err(PageFailure::Fetch(FetchError::Api(ApiError::Timeout(format!(
             "the page took longer than {} (api.page_timeout_secs)",
             human_duration(limit)
-        ))))
+        )))))
     })
 }
 
 /// One attempt: the request, then the body streamed through the parser into `sink`.
-pub async fn attempt_page<S>(client: &Client, body: &SearchBody, sink: &mut S) -> Result<PageMeta, FetchError>
-where
-    S: PersonSink,
-    S::Error: Into<FetchError>,
-{
+pub async fn attempt_page<S: PersonSink>(
+    client: &Client,
+    body: &SearchBody,
+    sink: &mut S,
+) -> Result<PageMeta, PageFailure<S::Error>> {
     let mut response = client.search(body).await?;
     let mut parser = PageParser::new();
     while let Some(chunk) = response.chunk().await? {

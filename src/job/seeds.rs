@@ -3,7 +3,33 @@
 
 use std::path::Path;
 
+use super::decode::{SeedsTable, Spans};
 use super::diagnostic::{JobError, Located};
+
+/// Every seed of a job, as a handle with the job key it came from: `[seeds] linkedin`, then the rows of
+/// the seeds file, which is found relative to the job file's folder (as Compose files and `Cargo.toml`
+/// name their neighbours), so a job runs the same from any folder.
+pub(super) fn collect(table: &SeedsTable, job: &Located, spans: &Spans) -> Result<Vec<(String, String)>, JobError> {
+    let mut seeds = Vec::new();
+    for (i, raw) in table.linkedin.iter().enumerate() {
+        let handle = normalise(raw).map_err(|m| job.error(spans.at(&["seeds", "linkedin"], Some(i)), m, None))?;
+        seeds.push((handle, format!("seeds.linkedin[{i}]")));
+    }
+    if let Some(file) = &table.file {
+        let path = job.path.parent().unwrap_or(Path::new("")).join(file);
+        let rows = read_file(&path).map_err(|e| match e {
+            JobError::Read { path, source } => job.error(
+                spans.at(&["seeds", "file"], None),
+                format!("cannot read the seeds file {}: {source}", path.display()),
+                Some("a seeds file is found relative to the job file's folder".to_owned()),
+            ),
+            other => other,
+        })?;
+        let shown = file.display();
+        seeds.extend(rows.into_iter().map(|(handle, line)| (handle, format!("seeds.file ({shown}, line {line})"))));
+    }
+    Ok(seeds)
+}
 
 /// The handle of a LinkedIn profile, from a handle or a profile URL:
 /// `https://www.linkedin.com/in/Michael-Scott-13532/?trk=x` → `michael-scott-13532`.

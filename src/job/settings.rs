@@ -186,12 +186,36 @@ pub fn user_settings_path() -> Option<PathBuf> {
     Some(base.join("ocean-export").join("config.toml"))
 }
 
+/// Where a setting's value came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    UserSettings(PathBuf),
+    JobFile(PathBuf),
+    /// The environment variable's name.
+    Environment(String),
+    /// The flag's name (`--max-records`).
+    Flag(&'static str),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::UserSettings(path) => write!(f, "user settings {}", path.display()),
+            Origin::JobFile(path) => write!(f, "job file {}", path.display()),
+            Origin::Environment(name) => write!(f, "environment {name}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
 /// Settings after layering, with the origin of every value.
 #[derive(Clone, Debug)]
 pub struct Layered {
     pub settings: Settings,
     /// Setting key (`api.base_url`) → where its value came from.
-    pub origins: BTreeMap<String, String>,
+    pub origins: BTreeMap<String, Origin>,
 }
 
 /// Everything that feeds the layers.
@@ -204,9 +228,13 @@ pub struct Sources<'a> {
     pub overrides: &'a Overrides,
 }
 
-/// `OCEAN_EXPORT_*` variables of this process.
+/// `OCEAN_BASE_URL`, which `ocean-export sandbox` prints: read as `api.base_url` in the environment layer,
+/// below `OCEAN_EXPORT_API__BASE_URL` when both are set.
+pub const BASE_URL_VARIABLE: &str = "OCEAN_BASE_URL";
+
+/// `OCEAN_EXPORT_*` variables of this process, and `OCEAN_BASE_URL`.
 pub fn environment() -> Vec<(String, String)> {
-    std::env::vars().filter(|(name, _)| name.starts_with(ENV_PREFIX)).collect()
+    std::env::vars().filter(|(name, _)| name.starts_with(ENV_PREFIX) || name == BASE_URL_VARIABLE).collect()
 }
 
 /// Merges the layers. The files are checked strictly first, so their errors point at a line and column.
@@ -215,7 +243,16 @@ pub fn layer(sources: &Sources) -> Result<Layered, JobError> {
         toml::from_str::<Settings>(text).map_err(|e| Located { path, text }.toml_error(&e))?;
     }
     let mut env = config::Map::new();
+    let base_url_key = format!("{ENV_PREFIX}API__BASE_URL");
+    let mut base_url_origin = None;
     for (name, value) in &sources.environment {
+        if name == BASE_URL_VARIABLE {
+            if !sources.environment.iter().any(|(other, _)| *other == base_url_key) {
+                env.insert(base_url_key.clone(), value.clone());
+                base_url_origin = Some(Origin::Environment(BASE_URL_VARIABLE.to_owned()));
+            }
+            continue;
+        }
         let rest = name.strip_prefix(ENV_PREFIX).unwrap_or(name).to_ascii_lowercase();
         match rest.split_once("__") {
             Some((table, key)) if TABLES.contains(&table) && !key.is_empty() => {}
@@ -257,17 +294,20 @@ pub fn layer(sources: &Sources) -> Result<Layered, JobError> {
     let mut origins = BTreeMap::new();
     for key in setting_keys() {
         let origin = if let Some((_, flag, _)) = flags.iter().find(|(k, _, _)| *k == key) {
-            format!("flag {flag}")
+            Origin::Flag(flag)
         } else if probe(single(Box::new(environment())), &key) {
-            format!("environment {}{}", ENV_PREFIX, key.replace('.', "__").to_ascii_uppercase())
+            match &base_url_origin {
+                Some(origin) if key == "api.base_url" => origin.clone(),
+                _ => Origin::Environment(format!("{}{}", ENV_PREFIX, key.replace('.', "__").to_ascii_uppercase())),
+            }
         } else if probe(single(Box::new(job_layer())), &key) {
-            format!("job file {}", job_path.display())
-        } else if let Some(user) = user_layer()
-            && probe(single(Box::new(user)), &key)
+            Origin::JobFile(job_path.to_owned())
+        } else if let Some((user, text)) = sources.user_file
+            && probe(single(Box::new(config::File::from_str(text, config::FileFormat::Toml))), &key)
         {
-            format!("user settings {}", sources.user_file.map(|(p, _)| p.display().to_string()).unwrap_or_default())
+            Origin::UserSettings(user.to_owned())
         } else {
-            "default".to_owned()
+            Origin::Default
         };
         origins.insert(key, origin);
     }
@@ -329,11 +369,12 @@ mod tests {
         assert_eq!(l.settings.api.timeout_secs.get(), 7);
         assert_eq!(l.settings.limits.max_records.map(NonZeroU64::get), Some(11));
         assert_eq!(l.settings.api.max_retry_wait_secs, 300);
-        assert_eq!(l.origins["api.requests_per_minute"], "user settings user.toml");
-        assert_eq!(l.origins["api.max_retries"], "job file job.toml");
-        assert_eq!(l.origins["api.timeout_secs"], "environment OCEAN_EXPORT_API__TIMEOUT_SECS");
-        assert_eq!(l.origins["limits.max_records"], "flag --max-records");
-        assert_eq!(l.origins["api.max_retry_wait_secs"], "default");
+        let origin = |key: &str| l.origins[key].to_string();
+        assert_eq!(origin("api.requests_per_minute"), "user settings user.toml");
+        assert_eq!(origin("api.max_retries"), "job file job.toml");
+        assert_eq!(origin("api.timeout_secs"), "environment OCEAN_EXPORT_API__TIMEOUT_SECS");
+        assert_eq!(origin("limits.max_records"), "flag --max-records");
+        assert_eq!(origin("api.max_retry_wait_secs"), "default");
     }
 
     #[test]
@@ -347,6 +388,20 @@ mod tests {
         let err =
             layered(Some("[api]\nrequests_per_minut = 3\n"), "[search]\n", &[], &Overrides::default()).unwrap_err();
         assert!(err.to_string().starts_with("user.toml:2:1"), "{err}");
+    }
+
+    #[test]
+    fn ocean_base_url_is_read_below_its_long_name() {
+        let printed = [("OCEAN_BASE_URL", "http://127.0.0.1:9")];
+        let l =
+            layered(None, "[search]\n[api]\nbase_url = \"https://job\"\n", &printed, &Overrides::default()).unwrap();
+        assert_eq!(l.settings.api.base_url, "http://127.0.0.1:9");
+        assert_eq!(l.origins["api.base_url"], Origin::Environment("OCEAN_BASE_URL".to_owned()));
+        let both = [("OCEAN_BASE_URL", "http://127.0.0.1:9"), ("OCEAN_EXPORT_API__BASE_URL", "http://127.0.0.1:8")];
+        let l = layered(None, "[search]\n", &both, &Overrides::default()).unwrap();
+        assert_eq!(l.settings.api.base_url, "http://127.0.0.1:8");
+        let flag = Overrides { base_url: Some("http://127.0.0.1:7".to_owned()), ..Overrides::default() };
+        assert_eq!(layered(None, "[search]\n", &printed, &flag).unwrap().settings.api.base_url, "http://127.0.0.1:7");
     }
 
     #[test]

@@ -443,3 +443,9 @@ impl PersonSink for Sink {
         Ok(())
     }
 }
+
+impl crate::fetch::PageSink for Sink {
+    fn rollback(&mut self) -> Result<(), SinkError> {
+        Sink::rollback(self)
+    }
+}

@@ -1,6 +1,8 @@
-//! Which people are already in the output: an exact set of id digests in bounded memory. The ids of recent
+//! Which people are already in the output: a set of 128-bit id digests in bounded memory. The ids of recent
 //! pages are held in memory; older ones go to sorted runs on disk, each behind a Bloom filter, so a new id
-//! (nearly every id) costs no disk access, and memory grows by about two bytes per person, not sixteen.
+//! (nearly every id) costs no disk access, and memory grows by about two bytes per person, not thirty-two.
+//! Two different ids share a 128-bit digest with a chance of about 1e-27 in a billion people: exact, in
+//! practice.
 //!
 //! Everything is durable page by page: the recent ids are appended to a log file, and a run, once written,
 //! never changes. [`SeenFiles`] (in every checkpoint) names the files and counts that make up the set.
@@ -39,13 +41,23 @@ impl Hasher for Identity {
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
     }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
 }
 
-/// A stable 64-bit digest of an id (stable across builds and versions, unlike `DefaultHasher`). Two ids
-/// of one export sharing a digest would drop the second; among a million ids the chance is about 3e-8.
-fn digest(id: &str) -> u64 {
+/// A stable 128-bit digest of an id (stable across builds and versions, unlike `DefaultHasher`).
+pub fn digest(id: &str) -> u128 {
     let hash = Sha256::digest(id.as_bytes());
-    u64::from_le_bytes(hash[..8].try_into().expect("8 bytes"))
+    u128::from_le_bytes(hash[..ID_BYTES].try_into().expect("16 bytes"))
+}
+
+/// Bytes of one digest on disk.
+const ID_BYTES: usize = 16;
+
+/// The part of a digest a Bloom filter hashes with (already uniform).
+fn bloom_hash(id: u128) -> u64 {
+    id as u64
 }
 
 /// The files of the set as of a commit, recorded in the checkpoint.
@@ -85,13 +97,13 @@ struct Run {
 
 impl Run {
     /// Binary search of the sorted digests on disk.
-    fn contains(&self, hash: u64) -> io::Result<bool> {
+    fn contains(&self, hash: u128) -> io::Result<bool> {
         let (mut low, mut high) = (0, self.len);
-        let mut word = [0u8; 8];
+        let mut word = [0u8; ID_BYTES];
         while low < high {
             let mid = low + (high - low) / 2;
-            self.file.read_exact_at(&mut word, mid * 8)?;
-            let found = u64::from_le_bytes(word);
+            self.file.read_exact_at(&mut word, mid * ID_BYTES as u64)?;
+            let found = u128::from_le_bytes(word);
             if found == hash {
                 return Ok(true);
             }
@@ -106,8 +118,8 @@ pub struct Seen {
     dir: PathBuf,
     files: SeenFiles,
     /// Ids of the log (committed) and of the page in progress.
-    recent: HashSet<u64, BuildHasherDefault<Identity>>,
-    pending: Vec<u64>,
+    recent: HashSet<u128, BuildHasherDefault<Identity>>,
+    pending: Vec<u128>,
     log: File,
     runs: Vec<Run>,
     /// Files the last commit replaced; removed at the next, when the checkpoint no longer names them.
@@ -138,7 +150,7 @@ impl Seen {
             runs.push(load_run(&dir.join(name), *len)?);
         }
         let mut log = durable::open_private(&dir.join(&files.log), false)?;
-        let bytes = files.logged.checked_mul(8).ok_or_else(|| io::Error::other("id count overflows"))?;
+        let bytes = files.logged.checked_mul(ID_BYTES as u64).ok_or_else(|| io::Error::other("id count overflows"))?;
         if log.metadata()?.len() < bytes {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -163,14 +175,17 @@ impl Seen {
     }
 
     /// The id's digest if it was not written yet (on this page or before), for [`Seen::add`].
-    pub fn unseen(&self, id: &str) -> io::Result<Option<u64>> {
+    pub fn unseen(&self, id: &str) -> io::Result<Option<u128>> {
+        self.unseen_digest(digest(id))
+    }
+
+    fn unseen_digest(&self, hash: u128) -> io::Result<Option<u128>> {
         self.usable()?;
-        let hash = digest(id);
         if self.recent.contains(&hash) {
             return Ok(None);
         }
         for run in &self.runs {
-            if run.bloom.contains_hash(hash) && run.contains(hash)? {
+            if run.bloom.contains_hash(bloom_hash(hash)) && run.contains(hash)? {
                 return Ok(None);
             }
         }
@@ -178,7 +193,7 @@ impl Seen {
     }
 
     /// Records an id as written.
-    pub fn add(&mut self, hash: u64) {
+    pub fn add(&mut self, hash: u128) {
         if self.recent.insert(hash) {
             self.pending.push(hash);
         }
@@ -231,7 +246,7 @@ impl Seen {
 
     /// Writes the recent ids out as a sorted run, starts a new log, and merges runs of like size.
     fn spill(&mut self) -> io::Result<()> {
-        let mut ids: Vec<u64> = self.recent.drain().collect();
+        let mut ids: Vec<u128> = self.recent.drain().collect();
         ids.sort_unstable();
         let name = self.file_name("run");
         self.runs.push(write_run(&self.dir.join(&name), ids.len() as u64, ids.into_iter().map(Ok))?);
@@ -263,19 +278,19 @@ impl Seen {
     }
 }
 
-/// The first `count` ids of a file of little-endian u64s, from its start.
-fn read_ids(file: &mut File, count: u64) -> io::Result<impl Iterator<Item = io::Result<u64>> + '_> {
+/// The first `count` ids of a file of little-endian u128s, from its start.
+fn read_ids(file: &mut File, count: u64) -> io::Result<impl Iterator<Item = io::Result<u128>> + '_> {
     file.seek(SeekFrom::Start(0))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     Ok((0..count).map(move |_| {
-        let mut word = [0u8; 8];
+        let mut word = [0u8; ID_BYTES];
         reader.read_exact(&mut word)?;
-        Ok(u64::from_le_bytes(word))
+        Ok(u128::from_le_bytes(word))
     }))
 }
 
 /// Writes `len` sorted ids as a run file (fsynced) and returns it open, with its Bloom filter.
-fn write_run(path: &Path, len: u64, ids: impl Iterator<Item = io::Result<u64>>) -> io::Result<Run> {
+fn write_run(path: &Path, len: u64, ids: impl Iterator<Item = io::Result<u128>>) -> io::Result<Run> {
     let file = durable::open_private(path, true)?;
     let mut bloom = BloomFilter::with_false_pos(BLOOM_FALSE_POSITIVES).expected_items((len as usize).max(1));
     let mut writer = BufWriter::with_capacity(1 << 16, &file);
@@ -283,7 +298,7 @@ fn write_run(path: &Path, len: u64, ids: impl Iterator<Item = io::Result<u64>>) 
     for id in ids {
         let id = id?;
         writer.write_all(&id.to_le_bytes())?;
-        bloom.insert_hash(id);
+        bloom.insert_hash(bloom_hash(id));
         written += 1;
     }
     writer.flush()?;
@@ -298,12 +313,12 @@ fn write_run(path: &Path, len: u64, ids: impl Iterator<Item = io::Result<u64>>) 
 /// Opens a run of `len` ids and rebuilds its Bloom filter.
 fn load_run(path: &Path, len: u64) -> io::Result<Run> {
     let mut file = durable::open_existing(path)?;
-    if file.metadata()?.len() != len * 8 {
+    if file.metadata()?.len() != len * ID_BYTES as u64 {
         return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{} is not {len} ids long", path.display())));
     }
     let mut bloom = BloomFilter::with_false_pos(BLOOM_FALSE_POSITIVES).expected_items((len as usize).max(1));
     for id in read_ids(&mut file, len)? {
-        bloom.insert_hash(id?);
+        bloom.insert_hash(bloom_hash(id?));
     }
     Ok(Run { file, len, bloom })
 }
@@ -323,14 +338,14 @@ impl<'a> RunIds<'a> {
 }
 
 impl Iterator for RunIds<'_> {
-    type Item = io::Result<u64>;
+    type Item = io::Result<u128>;
 
-    fn next(&mut self) -> Option<io::Result<u64>> {
+    fn next(&mut self) -> Option<io::Result<u128>> {
         (self.left > 0).then(|| {
             self.left -= 1;
-            let mut word = [0u8; 8];
+            let mut word = [0u8; ID_BYTES];
             self.reader.read_exact(&mut word)?;
-            Ok(u64::from_le_bytes(word))
+            Ok(u128::from_le_bytes(word))
         })
     }
 }
@@ -348,9 +363,9 @@ impl<'a> Merge<'a> {
 }
 
 impl Iterator for Merge<'_> {
-    type Item = io::Result<u64>;
+    type Item = io::Result<u128>;
 
-    fn next(&mut self) -> Option<io::Result<u64>> {
+    fn next(&mut self) -> Option<io::Result<u128>> {
         let newer_first = match (self.older.peek(), self.newer.peek()) {
             (None, None) => return None,
             (Some(Err(_)), _) | (Some(_), None) => false,
@@ -419,6 +434,27 @@ mod tests {
             }
         }
         assert!(insert(&mut again, "new"));
+    }
+
+    #[test]
+    fn digests_that_share_their_low_64_bits_stay_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seen = Seen::create(dir.path()).unwrap();
+        seen.recent_limit = 4;
+        let twin = |high: u128| (high << 64) | 0xfeed_f00d;
+        for high in 0..10 {
+            let hash = seen.unseen_digest(twin(high)).unwrap().expect("a new digest");
+            seen.add(hash);
+            // Committed one at a time, so the earlier twins spill to runs on disk.
+            let files = seen.commit().unwrap().clone();
+            assert_eq!(files.len(), high as u64 + 1);
+        }
+        assert!(!seen.files.runs.is_empty(), "some twins are in runs");
+        for high in 0..10 {
+            assert_eq!(seen.unseen_digest(twin(high)).unwrap(), None, "twin {high} is known");
+        }
+        assert!(seen.unseen_digest(twin(10)).unwrap().is_some(), "a new twin is new");
+        assert_eq!(std::fs::metadata(dir.path().join(&seen.files.runs[0].0)).unwrap().len() % 16, 0);
     }
 
     #[test]

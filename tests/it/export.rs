@@ -140,6 +140,17 @@ file = "seeds.csv"
 }
 
 #[test]
+fn validate_prints_the_first_request_as_run_sends_it() {
+    let world = World::new(100, |_| {});
+    world.write("job.toml", "[search]\nsize = 1000\n[limits]\nmax_records = 5\n");
+    let out = world.cmd().args(["validate", "job.toml"]).assert().success().get_output().stdout.clone();
+    let body: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(body["size"], 5, "the limit shrinks the first request: {body}");
+    world.run("job.toml", &[]).success();
+    assert_eq!(world.pages_served()[0]["size"], 5);
+}
+
+#[test]
 fn usage_errors_exit_2_and_send_nothing() {
     let world = World::new(100, |_| {});
     world.write("bad.toml", "[search]\npeopleFilters = { seniorities = [\"Manger\"] }\n");

@@ -404,16 +404,31 @@ fn an_empty_last_page_that_repeats_a_cursor_still_completes() {
 }
 
 #[test]
-fn waits_the_api_names_do_not_use_up_the_retries() {
+fn every_attempt_counts_against_the_retries_even_when_the_api_asks_for_no_wait() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let api = Scripted::new(move |_, _| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        ResponseTemplate::new(429).insert_header("retry-after", "0")
+    });
+    let world = world();
+    // max_retries = 2 in the job: the first attempt and two retries, then exit 5, naming the real wait.
+    run(&world, &api.server.uri(), &[])
+        .code(5)
+        .stderr(predicate::str::contains("after 3 attempts").and(predicate::str::contains("asked to wait 0s")));
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_408_is_retried_like_a_server_error() {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let api = Scripted::new(move |_, _| match counter.fetch_add(1, Ordering::SeqCst) {
-        0..=3 => ResponseTemplate::new(429).insert_header("retry-after", "0"),
-        4 => ResponseTemplate::new(503),
+        0 => ResponseTemplate::new(408).set_body_json(json!({"detail": "Request Timeout"})),
         _ => page(json!([person("a")]), None, 1),
     });
     let world = world();
-    // max_retries = 2 in the job: four 429s with Retry-After and a 503 still make it.
-    run(&world, &api.server.uri(), &[]).success();
-    assert_eq!(hits.load(Ordering::SeqCst), 6);
+    run(&world, &api.server.uri(), &[]).success().stderr(predicate::str::contains("408"));
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(crate::support::csv_ids(&world.read("output/hostile.csv")), vec!["a"]);
 }

@@ -238,3 +238,38 @@ fn completions_and_man_page() {
         .success()
         .stdout(predicate::str::contains(".TH").and(predicate::str::contains("ocean-export")));
 }
+
+#[test]
+fn the_two_lines_the_sandbox_prints_point_run_at_it() {
+    use std::io::{BufRead, BufReader};
+    let world = World::new(10, |_| {});
+    world.write("ops.toml", JOB);
+    let mut sandbox = world
+        .std_cmd()
+        .args(["sandbox", "--people", "400", "--log", "served.jsonl"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(sandbox.stdout.take().unwrap());
+    let mut printed = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let (name, value) = line.trim_end().split_once('=').expect("NAME=value");
+        printed.push((name.to_owned(), value.to_owned()));
+    }
+    assert_eq!(printed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["OCEAN_BASE_URL", "OCEAN_API_TOKEN"]);
+    // Exported as printed, with no --base-url: the job's own base_url (the real API) is not used.
+    let mut run = world.cmd();
+    run.args(["run", "ops.toml", "--requests-per-minute", "60000", "--output", "output/printed.csv"]);
+    run.envs(printed.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    let result = run.assert();
+    crate::support::signal(&sandbox, libc::SIGTERM);
+    sandbox.wait().unwrap();
+    result.success();
+    let served = world.read("served.jsonl");
+    assert!(served.lines().count() >= 2, "the printed sandbox served the run: {served}");
+    let total = ids_where(&World::new(400, |_| {}), |p| p["country"].as_str().is_some_and(|c| c == "dk" || c == "se"));
+    assert_eq!(crate::support::csv_ids(&world.read("output/printed.csv")), total);
+}

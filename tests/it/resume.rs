@@ -214,6 +214,34 @@ fn a_full_disk_stops_cleanly_and_the_rerun_completes_exactly_once() {
 }
 
 #[test]
+fn credits_of_a_first_page_that_could_not_be_kept_stay_in_the_record() {
+    let world = World::new(3000, |_| {});
+    world.write("job.toml", JOB);
+    // RLIMIT_FSIZE of 8 blocks (4 KiB): the CSV header fits, the first page of 20 people does not.
+    let bin = assert_cmd::cargo::cargo_bin!("ocean-export").display().to_string();
+    let script = format!("trap '' XFSZ; ulimit -f 8; exec {bin} run job.toml --base-url {}", world.base_url());
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(world.dir.path())
+        .env("OCEAN_API_TOKEN", crate::support::TOKEN)
+        .env("XDG_CONFIG_HOME", world.path("xdg"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(7), "{}", String::from_utf8_lossy(&output.stderr));
+    let saved: Value = serde_json::from_str(&world.read("output/.state/resumable/checkpoint.json")).unwrap();
+    assert_eq!(saved["checkpoint"]["counters"]["pages"], 0, "no page was kept");
+    assert_eq!(saved["checkpoint"]["counters"]["credits_used"].as_f64(), Some(4.0), "but one was paid");
+    // Nothing was kept, so the rerun starts over; the page it could not keep stays on the bill.
+    world.run("job.toml", &[]).success();
+    let report: Value = serde_json::from_str(&world.read("output/resumable.csv.report.json")).unwrap();
+    let charged: f64 = world.requests().iter().filter_map(|r| r["credits_charged"].as_f64()).sum();
+    assert!((report["credits_used"].as_f64().unwrap() - charged).abs() < 1e-6, "{report} vs {charged}");
+    assert_eq!(report["requests"].as_u64().unwrap(), world.requests().len() as u64);
+    assert_eq!(csv_ids(&world.read("output/resumable.csv")), ids_where(&world, nordic));
+}
+
+#[test]
 fn a_damaged_checkpoint_is_refused_not_half_trusted() {
     let world = World::new(3000, |o| o.credits = Some(20.0));
     world.write("job.toml", JOB);

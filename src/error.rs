@@ -1,0 +1,99 @@
+//! Every way a command can fail, one variant per layer, and the one place where a failure becomes an exit
+//! code ([`Error::exit_code`]).
+
+use crate::api::{ApiError, Detail, EndpointError};
+use crate::checkpoint::CheckpointError;
+use crate::fetch::{FetchError, PageFailure, Signal};
+use crate::job::{Job, JobError};
+use crate::sandbox::SandboxError;
+use crate::sink::SinkError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The job file, seeds or settings: nothing was sent.
+    #[error(transparent)]
+    Job(#[from] JobError),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error("cannot start the sandbox: {0}")]
+    Sandbox(#[from] SandboxError),
+    /// The job's state folder: its lock, its checkpoint.
+    #[error(transparent)]
+    State(#[from] CheckpointError),
+    /// The output files.
+    #[error(transparent)]
+    Output(#[from] SinkError),
+    #[error(
+        "the job changed since its checkpoint ({what}); rerun with --fresh to discard the {people} people exported so far and start over, or restore the job"
+    )]
+    JobChanged { what: String, people: u64 },
+    /// Fetching stopped: the API refused, stayed down, asked for too long a wait or looped, or a signal came.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The API refused the request itself (a 4xx other than 402 and 429), each problem at the job key it
+    /// came from.
+    #[error("the API rejected the request with {status}:\n{detail}")]
+    Rejected { status: reqwest::StatusCode, detail: String },
+}
+
+impl<E: Into<Error>> From<PageFailure<E>> for Error {
+    fn from(failure: PageFailure<E>) -> Self {
+        match failure {
+            PageFailure::Fetch(e) => Error::Fetch(e),
+            PageFailure::Sink(e) => e.into(),
+        }
+    }
+}
+
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Job(_) | Error::Usage(_) | Error::Endpoint(_) | Error::Sandbox(_) | Error::JobChanged { .. } => 2,
+            // The lock is taken: 6. A damaged checkpoint: 2 (fix or --fresh). Anything the disk refused: 7.
+            Error::State(CheckpointError::Locked { .. }) => 6,
+            Error::State(CheckpointError::Corrupt { .. }) => 2,
+            Error::State(CheckpointError::Io { .. }) => 7,
+            // Another run writes the same file: 6. A partial file that changed: 2. The disk refused: 7.
+            Error::Output(SinkError::Busy { .. }) => 6,
+            Error::Output(SinkError::Mismatch { .. }) => 2,
+            Error::Output(SinkError::Write { .. }) => 7,
+            Error::Rejected { .. } | Error::Fetch(FetchError::Api(ApiError::Rejected { .. })) => 3,
+            Error::Fetch(FetchError::Api(ApiError::OutOfCredits { .. })) => 4,
+            Error::Fetch(
+                FetchError::Api(_)
+                | FetchError::Exhausted { .. }
+                | FetchError::WaitTooLong { .. }
+                | FetchError::RepeatedCursor { .. },
+            ) => 5,
+            Error::Fetch(FetchError::Stopped(Signal::Interrupt)) => 130,
+            Error::Fetch(FetchError::Stopped(Signal::Terminate)) => 143,
+        }
+    }
+
+    /// A rejection with each 422 location shown as the job-file key it came from (a seed, or a list item
+    /// that moved when the list was de-duplicated).
+    pub fn located(self, job: &Job) -> Error {
+        match self {
+            Error::Fetch(FetchError::Api(ApiError::Rejected { status, detail })) => {
+                let detail = match detail {
+                    Detail::Items(items) => items
+                        .iter()
+                        .map(|item| format!("  - {}: {}", job.locate(item), item.describe()))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    text => text.to_string(),
+                };
+                Error::Rejected { status, detail }
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! The life of an export, from a checked job to a published file and its report: whether to start, resume
+//! or finish (the resume rules), the walk, publishing, the report, and clearing the state. Also the
+//! estimate. Everything a command line needs, minus drawing and printing.
+
+mod estimate;
+mod walk;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::api::Client;
+use crate::checkpoint::{Checkpoint, CheckpointError, Counters, Report, StateDir, partial_path};
+use crate::error::Error;
+use crate::fetch::{self, Pacer, RetryPolicy, Stop};
+use crate::job::Job;
+use crate::sink::{self, Sink};
+pub use estimate::{Estimate, estimate};
+
+/// Where an export stands, for a progress display.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    pub people: u64,
+    pub pages: u64,
+    pub credits: f64,
+    /// What the export is heading for: the API's total, capped by what the limits allow, once known.
+    pub goal: Option<u64>,
+}
+
+impl Status {
+    fn of(checkpoint: &Checkpoint, job: &Job) -> Status {
+        let goal = match (checkpoint.last_total, job.affordable_people()) {
+            (Some(total), Some(max)) => Some(total.min(max)),
+            (total, None) => total,
+            (None, max) => max,
+        };
+        Status {
+            people: checkpoint.position.people,
+            pages: checkpoint.counters.pages,
+            credits: checkpoint.counters.credits_used,
+            goal,
+        }
+    }
+}
+
+/// What a progress display hears from an export.
+pub trait Observer: fetch::Observer {
+    /// The walk starts, or resumes, here.
+    fn started(&self, _status: &Status) {}
+    /// A page was committed.
+    fn page(&self, _status: &Status) {}
+}
+
+/// Observes nothing.
+pub struct Unobserved;
+
+impl fetch::Observer for Unobserved {}
+impl Observer for Unobserved {}
+
+/// One export to run.
+pub struct Export<'a> {
+    pub job: &'a Job,
+    pub client: &'a Client,
+    /// Where the pages come from: `sandbox`, or the API's base URL. Cursors of one mean nothing to another.
+    pub endpoint: &'a str,
+    /// Discard the job's checkpoint and partial output, and start over.
+    pub fresh: bool,
+    pub stop: &'a Stop,
+    pub observer: &'a dyn Observer,
+}
+
+/// When the file was published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// By this run.
+    Now,
+    /// By an earlier run that stopped before its report; this run finished the report and the cleanup.
+    Earlier,
+}
+
+/// What a completed export did.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub report: Report,
+    pub report_path: PathBuf,
+    /// The people already written when this run resumed an export.
+    pub resumed_at: Option<u64>,
+    pub published: Published,
+    /// The job's output path, when it now resolves elsewhere than the file this export finished (a
+    /// `{date}` past midnight): the next run starts that one.
+    pub not_started: Option<PathBuf>,
+    pub elapsed: Duration,
+}
+
+/// What to do with a job's saved state: the resume rules.
+#[derive(Debug, PartialEq)]
+pub enum Start {
+    /// A new export. `discard` is a checkpoint to throw away first, with its partial file; `carried` is
+    /// what it had spent without keeping a page, which stays in the record.
+    New { discard: Option<Box<Checkpoint>>, carried: Counters },
+    /// Go on from the checkpoint.
+    Resume(Box<Checkpoint>),
+    /// The file is published: only the report and the cleanup are left.
+    Finish(Box<Checkpoint>),
+}
+
+/// Applies the resume rules to the saved state of `job`:
+/// - `--fresh` discards the checkpoint, even a damaged one;
+/// - a damaged checkpoint is refused, never half trusted;
+/// - a checkpoint that kept no page (the first request failed, say) is discarded, so a fixed job starts
+///   over, but what it spent stays in the record;
+/// - a checkpoint of another job, endpoint, search or output path is refused;
+/// - a walk that ended with its file published only needs finishing; anything else resumes.
+pub fn decide(
+    saved: Result<Option<Checkpoint>, CheckpointError>,
+    job: &Job,
+    endpoint: &str,
+    fresh: bool,
+    published: impl Fn(&Checkpoint) -> bool,
+) -> Result<Start, Error> {
+    let new = |discard: Option<Checkpoint>, carried| Start::New { discard: discard.map(Box::new), carried };
+    let saved = match saved {
+        Err(CheckpointError::Corrupt { .. }) if fresh => return Ok(new(None, Counters::default())),
+        other => other?,
+    };
+    let Some(saved) = saved else { return Ok(new(None, Counters::default())) };
+    if fresh {
+        return Ok(new(Some(saved), Counters::default()));
+    }
+    if saved.counters.pages == 0 && saved.position.people == 0 {
+        let ours = saved.job == job.name && saved.endpoint == endpoint;
+        let carried = if ours { saved.counters.clone() } else { Counters::default() };
+        return Ok(new(Some(saved), carried));
+    }
+    if let Some(what) = changed(job, endpoint, &saved) {
+        return Err(Error::JobChanged { what, people: saved.position.people });
+    }
+    if saved.cursor.done && published(&saved) {
+        Ok(Start::Finish(Box::new(saved)))
+    } else {
+        Ok(Start::Resume(Box::new(saved)))
+    }
+}
+
+/// Why a checkpoint cannot be resumed by this job, if it cannot.
+fn changed(job: &Job, endpoint: &str, checkpoint: &Checkpoint) -> Option<String> {
+    Some(if checkpoint.job != job.name {
+        format!("its state folder holds the export of job `{}`, not `{}`", checkpoint.job, job.name)
+    } else if checkpoint.endpoint != endpoint {
+        format!("it was exporting from {}, and this run asks {endpoint}", checkpoint.endpoint)
+    } else if checkpoint.fingerprint != job.fingerprint() {
+        "its search, seeds, output format or columns changed".to_owned()
+    } else if checkpoint.output_template != job.output.template {
+        format!("its output path changed from `{}` to `{}`", checkpoint.output_template, job.output.template)
+    } else {
+        return None;
+    })
+}
+
+/// Whether an earlier run already published the file: the partial file is gone, and the output holds
+/// exactly the committed bytes.
+fn already_published(checkpoint: &Checkpoint) -> bool {
+    !checkpoint.partial().exists()
+        && sink::file_checksum(&checkpoint.output)
+            .is_ok_and(|(len, sum)| len == checkpoint.position.bytes && sum == checkpoint.position.checksum)
+}
+
+/// The output path as an absolute path, so a resume from another folder finds the same file.
+fn absolute(path: &Path) -> Result<PathBuf, Error> {
+    std::path::absolute(path).map_err(|e| Error::Usage(format!("cannot resolve {}: {e}", path.display())))
+}
+
+/// How hard to try each page.
+fn retry_policy(job: &Job) -> RetryPolicy {
+    let api = &job.settings.api;
+    RetryPolicy {
+        max_retries: api.max_retries,
+        page_timeout: Duration::from_secs(api.page_timeout_secs.get()),
+        max_wait: Duration::from_secs(api.max_retry_wait_secs),
+        min_delay: Duration::from_millis(500),
+        max_delay: Duration::from_secs(60),
+    }
+}
+
+/// Runs an export to its end: starts, resumes or finishes it by the resume rules, walks, publishes the
+/// file, writes the report and clears the state. After a failure the checkpoint is kept, so running again
+/// resumes.
+pub async fn run(export: &Export<'_>) -> Result<Outcome, Error> {
+    lifecycle(export).await.map_err(|e| e.located(export.job))
+}
+
+async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
+    let job = export.job;
+    let state = StateDir::lock(&job.output.state_dir)?;
+    let start = decide(state.load(), job, export.endpoint, export.fresh, already_published)?;
+    let started = Instant::now();
+    let (mut checkpoint, sink) = match start {
+        Start::New { discard, carried } => {
+            if let Some(old) = &discard {
+                sink::discard_partial(&old.partial())?;
+            }
+            state.clear()?;
+            if export.fresh {
+                tracing::info!("--fresh: discarded the job's checkpoint");
+            }
+            let (sink, checkpoint) = create(job, export.endpoint, &state, carried)?;
+            (checkpoint, Some(sink))
+        }
+        Start::Resume(mut checkpoint) => {
+            checkpoint.resumes += 1;
+            let people = checkpoint.position.people;
+            tracing::info!(people, pages = checkpoint.counters.pages, "resuming at {people} people");
+            let options = job.sink_options();
+            let sink = Sink::resume(&checkpoint.partial(), state.dir(), &options, &checkpoint.position)?;
+            (*checkpoint, Some(sink))
+        }
+        Start::Finish(checkpoint) => (*checkpoint, None),
+    };
+    let resumed_at = (checkpoint.resumes > 0).then_some(checkpoint.position.people);
+    let not_started = (absolute(&job.output.path)? != checkpoint.output).then(|| job.output.path.clone());
+    if let Some(path) = &not_started {
+        tracing::warn!(
+            "finishing {}, the file this export started; the job's path now resolves to {}, which the next run starts",
+            checkpoint.output.display(),
+            path.display()
+        );
+    }
+    let (sha256, published) = match sink {
+        None => (sink::file_sha256(&checkpoint.output)?, Published::Earlier),
+        Some(mut sink) => {
+            export.observer.started(&Status::of(&checkpoint, job));
+            let pacer = Pacer::new(job.settings.api.requests_per_minute);
+            let walk = walk::Walk {
+                job,
+                client: export.client,
+                pacer: &pacer,
+                retry: retry_policy(job),
+                stop: export.stop,
+                observer: export.observer,
+            };
+            if let Err(error) = walk.run(&mut sink, &state, &mut checkpoint).await {
+                tracing::warn!(
+                    "stopped at {} people after {} pages; the checkpoint is kept, so rerunning the same command resumes",
+                    checkpoint.position.people,
+                    checkpoint.counters.pages
+                );
+                return Err(error);
+            }
+            (sink.publish(&checkpoint.output)?, Published::Now)
+        }
+    };
+    let report = Report::new(&checkpoint, job.output.format, sha256);
+    let report_path = report.write()?;
+    state.clear()?;
+    if let Some(shortfall) = report.shortfall.filter(|s| *s > 0 && !report.limit_reached) {
+        tracing::warn!(
+            total = report.total,
+            people = report.people,
+            "the API reported {shortfall} more matches than its pages delivered"
+        );
+    }
+    Ok(Outcome { report, report_path, resumed_at, published, not_started, elapsed: started.elapsed() })
+}
+
+/// Starts a new export: an empty partial file beside the output, and its first checkpoint.
+fn create(job: &Job, endpoint: &str, state: &StateDir, carried: Counters) -> Result<(Sink, Checkpoint), Error> {
+    let output = absolute(&job.output.path)?;
+    if let Some(parent) = output.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| sink::SinkError::Write { path: parent.to_owned(), source })?;
+    }
+    let sink = Sink::create(&partial_path(&output), state.dir(), &job.sink_options())?;
+    let checkpoint = Checkpoint::new(job, endpoint, &output, sink.position().clone(), carried);
+    state.save(&checkpoint)?;
+    Ok((sink, checkpoint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::Position;
+
+    fn job(search: &str) -> Job {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.toml");
+        std::fs::write(&path, format!("[search]\n{search}\n")).unwrap();
+        let context = crate::job::Context {
+            overrides: Default::default(),
+            environment: Vec::new(),
+            user_settings: None,
+            now: "2026-11-30T12:00:00+00:00[UTC]".parse().unwrap(),
+        };
+        crate::job::load(&path, &context).unwrap()
+    }
+
+    /// A checkpoint of `job` that has written `pages` pages of 10 people.
+    fn saved(job: &Job, pages: u64) -> Checkpoint {
+        let mut checkpoint =
+            Checkpoint::new(job, "sandbox", Path::new("/out/j.csv"), Position::default(), Counters::default());
+        checkpoint.counters = Counters {
+            pages,
+            requests: pages + 1,
+            retries: 1,
+            credits_used: 2.0 * pages as f64 + 0.4,
+            returned: 10 * pages,
+        };
+        checkpoint.position.people = 10 * pages;
+        checkpoint
+    }
+
+    fn kind(start: &Start) -> &'static str {
+        match start {
+            Start::New { discard: None, .. } => "new",
+            Start::New { discard: Some(_), .. } => "discard",
+            Start::Resume(_) => "resume",
+            Start::Finish(_) => "finish",
+        }
+    }
+
+    const NEVER: fn(&Checkpoint) -> bool = |_| false;
+    const ALWAYS: fn(&Checkpoint) -> bool = |_| true;
+
+    #[test]
+    fn nothing_saved_starts_new() {
+        let job = job("size = 10");
+        assert_eq!(kind(&decide(Ok(None), &job, "sandbox", false, NEVER).unwrap()), "new");
+    }
+
+    #[test]
+    fn a_checkpoint_resumes_and_a_published_walk_only_finishes() {
+        let job = job("size = 10");
+        let mut checkpoint = saved(&job, 3);
+        assert_eq!(kind(&decide(Ok(Some(checkpoint.clone())), &job, "sandbox", false, ALWAYS).unwrap()), "resume");
+        checkpoint.cursor.done = true;
+        assert_eq!(kind(&decide(Ok(Some(checkpoint.clone())), &job, "sandbox", false, NEVER).unwrap()), "resume");
+        assert_eq!(kind(&decide(Ok(Some(checkpoint)), &job, "sandbox", false, ALWAYS).unwrap()), "finish");
+    }
+
+    #[test]
+    fn fresh_discards_even_a_damaged_checkpoint() {
+        let job = job("size = 10");
+        let damaged = CheckpointError::Corrupt { path: "c".into(), reason: "x".into() };
+        assert_eq!(kind(&decide(Err(damaged), &job, "sandbox", true, NEVER).unwrap()), "new");
+        let damaged = CheckpointError::Corrupt { path: "c".into(), reason: "x".into() };
+        assert!(matches!(decide(Err(damaged), &job, "sandbox", false, NEVER), Err(Error::State(_))));
+        let start = decide(Ok(Some(saved(&job, 3))), &job, "sandbox", true, NEVER).unwrap();
+        assert_eq!(kind(&start), "discard");
+        assert!(matches!(start, Start::New { carried, .. } if carried == Counters::default()));
+    }
+
+    #[test]
+    fn a_changed_job_endpoint_or_path_is_refused() {
+        let job = job("size = 10\npeopleFilters = { countries = [\"dk\"] }");
+        let checkpoint = saved(&job, 3);
+        let other = self::job("size = 10\npeopleFilters = { countries = [\"se\"] }");
+        let refused =
+            |job: &Job, endpoint: &str| match decide(Ok(Some(checkpoint.clone())), job, endpoint, false, NEVER) {
+                Err(Error::JobChanged { what, people }) => (what, people),
+                other => panic!("expected a refusal, got {other:?}"),
+            };
+        assert_eq!(refused(&other, "sandbox"), ("its search, seeds, output format or columns changed".to_owned(), 30));
+        assert!(refused(&job, "https://api.ocean.io").0.contains("exporting from sandbox"));
+        let mut moved = job.clone();
+        moved.output.template = "elsewhere.csv".to_owned();
+        assert!(refused(&moved, "sandbox").0.contains("output path changed"));
+        // Only the page size changed: the same people come out.
+        let bigger = self::job("size = 500\npeopleFilters = { countries = [\"dk\"] }");
+        assert_eq!(kind(&decide(Ok(Some(checkpoint)), &bigger, "sandbox", false, NEVER).unwrap()), "resume");
+    }
+
+    #[test]
+    fn a_checkpoint_that_kept_no_page_starts_over_keeping_what_it_spent() {
+        let job = job("size = 10");
+        let empty = saved(&job, 0);
+        let other = self::job("size = 10\npeopleFilters = { countries = [\"se\"] }");
+        // Even for a changed job: nothing was kept, so nothing is lost by starting over.
+        match decide(Ok(Some(empty.clone())), &other, "sandbox", false, NEVER).unwrap() {
+            Start::New { discard: Some(_), carried } => {
+                assert_eq!((carried.requests, carried.retries, carried.credits_used), (1, 1, 0.4));
+            }
+            other => panic!("expected a discard, got {other:?}"),
+        }
+        // What another endpoint spent is not this export's.
+        match decide(Ok(Some(empty)), &job, "https://api.ocean.io", false, NEVER).unwrap() {
+            Start::New { carried, .. } => assert_eq!(carried, Counters::default()),
+            other => panic!("expected a discard, got {other:?}"),
+        }
+    }
+}
