@@ -1,5 +1,5 @@
-//! The Export issue: a job file turned into every matching person exactly once, through faults, under
-//! the rate limit and limits, with the promised exit codes.
+//! A job file turned into every matching person exactly once, through faults, under the rate limit and
+//! limits, with the promised exit codes.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -79,10 +79,13 @@ fn requests_are_evenly_spaced_retries_included() {
     assert!(requests.iter().any(|r| !r["fault"].is_null()), "the run should have met faults");
     let times: Vec<f64> = requests.iter().map(|r| r["unix_ms"].as_f64().unwrap()).collect();
     assert!(times.len() >= 12, "{} requests", times.len());
+    // The server's clock reads arrivals, which a loaded machine can delay one by one: each gap may look
+    // shorter than 100 ms, but no two requests arrive as a burst, and on average they are 100 ms apart.
     for pair in times.windows(2) {
-        // A little slack for the time between sending and the server's clock reading.
-        assert!(pair[1] - pair[0] >= 95.0, "requests {:.1} ms apart", pair[1] - pair[0]);
+        assert!(pair[1] - pair[0] >= 60.0, "requests {:.1} ms apart", pair[1] - pair[0]);
     }
+    let span = times[times.len() - 1] - times[0];
+    assert!(span >= 100.0 * (times.len() - 1) as f64 - 50.0, "{} requests in {span:.0} ms", times.len());
 }
 
 #[test]
@@ -128,8 +131,7 @@ linkedin = ["michael-scott-13532", "https://linkedin.com/in/michael-scott-13532"
 file = "seeds.csv"
 "#,
     );
-    let out = world.cmd().args(["validate", "job.toml"]).assert().success().get_output().stdout.clone();
-    let body: Value = serde_json::from_slice(&out).unwrap();
+    let body: Value = serde_json::from_str(&world.stdout(&["validate", "job.toml"])).unwrap();
     assert_eq!(body["size"], 1000);
     assert_eq!(body["peopleFilters"]["countries"], serde_json::json!(["dk"]));
     assert_eq!(
@@ -143,8 +145,7 @@ file = "seeds.csv"
 fn validate_prints_the_first_request_as_run_sends_it() {
     let world = World::new(100, |_| {});
     world.write("job.toml", "[search]\nsize = 1000\n[limits]\nmax_records = 5\n");
-    let out = world.cmd().args(["validate", "job.toml"]).assert().success().get_output().stdout.clone();
-    let body: Value = serde_json::from_slice(&out).unwrap();
+    let body: Value = serde_json::from_str(&world.stdout(&["validate", "job.toml"])).unwrap();
     assert_eq!(body["size"], 5, "the limit shrinks the first request: {body}");
     world.run("job.toml", &[]).success();
     assert_eq!(world.pages_served()[0]["size"], 5);

@@ -1,5 +1,5 @@
-//! The Hardening issue, hostile responses: whatever a broken API or a proxy sends, the run ends in a
-//! clear error or a logged warning, never a hang, a panic, or a corrupt or partly duplicated file.
+//! Hostile responses: whatever a broken API or a proxy sends, the run ends in a clear error or a logged
+//! warning, never a hang, a panic, or a corrupt or partly duplicated file.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

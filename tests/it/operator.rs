@@ -1,12 +1,12 @@
-//! The Operator issue: progress on a terminal and in logs, estimates, layered settings, JSON logs, the
-//! example jobs, completions and the man page.
+//! What an operator sees and sets: progress on a terminal and in logs, estimates, layered settings, JSON
+//! logs, the example jobs, completions and the man page.
 
 use std::process::Command;
 
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{World, ids_where};
+use crate::support::{World, ids_where, stdout_of};
 
 const JOB: &str = r#"
 name = "ops"
@@ -66,15 +66,7 @@ fn estimate_reports_the_true_total_and_balance() {
     });
     world.write("ops.toml", JOB);
     let total = ids_where(&world, |p| p["country"].as_str().is_some_and(|c| c == "dk" || c == "se")).len();
-    let out = world
-        .cmd()
-        .args(["estimate", "ops.toml", "--base-url", &world.base_url()])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = world.stdout(&["estimate", "ops.toml", "--base-url", &world.base_url()]);
     assert!(out.contains(&format!("matching people:     {total} ")), "{out}");
     assert!(out.contains(&format!("pages needed:        {} at size 50", total.div_ceil(50))), "{out}");
     // The estimate's own size-1 request cost 0.2 and used one request of the day.
@@ -113,17 +105,13 @@ fn each_settings_layer_overrides_the_one_below() {
         "[api]\nrequests_per_minute = 11\nmax_retries = 1\ntimeout_secs = 5\nmax_retry_wait_secs = 7\n",
     );
     world.write("ops.toml", &format!("{JOB}[api]\nmax_retries = 2\ntimeout_secs = 6\nmax_retry_wait_secs = 8\n"));
-    let out = world
-        .cmd()
-        .args(["config", "ops.toml", "--requests-per-minute", "99"])
-        .env("OCEAN_EXPORT_API__TIMEOUT_SECS", "9")
-        .env("OCEAN_EXPORT_API__MAX_RETRY_WAIT_SECS", "10")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = stdout_of(
+        world
+            .cmd()
+            .args(["config", "ops.toml", "--requests-per-minute", "99"])
+            .env("OCEAN_EXPORT_API__TIMEOUT_SECS", "9")
+            .env("OCEAN_EXPORT_API__MAX_RETRY_WAIT_SECS", "10"),
+    );
     let line = |key: &str| out.lines().find(|l| l.starts_with(&format!("{key} "))).unwrap_or_default().to_owned();
     // default < user settings < job file < environment < flags
     assert!(line("api.base_url").contains("\"https://api.ocean.io\"") && line("api.base_url").ends_with("# default"));
@@ -142,21 +130,13 @@ fn each_settings_layer_overrides_the_one_below() {
     assert!(line("token").contains("present"), "{out}");
     let token_file = world.write("token", "from-a-file\n");
     std::fs::set_permissions(&token_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let from_file = world
-        .cmd()
-        .env_remove("OCEAN_API_TOKEN")
-        .args(["config", "ops.toml", "--token-file", "token"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert!(String::from_utf8(from_file).unwrap().lines().any(|l| l.starts_with("token ") && l.contains("present")));
+    let from_file =
+        stdout_of(world.cmd().env_remove("OCEAN_API_TOKEN").args(["config", "ops.toml", "--token-file", "token"]));
+    assert!(from_file.lines().any(|l| l.starts_with("token ") && l.contains("present")));
     assert!(!out.contains(crate::support::TOKEN));
     // The user settings file wins over defaults where nothing else speaks.
     world.write("bare.toml", JOB);
-    let out = world.cmd().args(["config", "bare.toml"]).assert().success().get_output().stdout.clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = world.stdout(&["config", "bare.toml"]);
     assert!(
         out.lines().any(|l| l.starts_with("api.max_retries ") && l.contains("= 1 ") && l.contains("user settings")),
         "{out}"

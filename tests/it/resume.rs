@@ -1,5 +1,5 @@
-//! The Resume issue: kills, signals, out-of-credits, a full disk and concurrent runs never lose a paid
-//! page or duplicate a person, and rerunning the same command finishes the export.
+//! Kills, signals, out-of-credits, a full disk and concurrent runs never lose a paid page or duplicate a
+//! person, and rerunning the same command finishes the export.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{World, csv_ids, ids_where, signal};
+use crate::support::{Dice, World, csv_ids, ids_where, signal};
 
 const JOB: &str = r#"
 name = "resumable"
@@ -60,6 +60,7 @@ fn kill_nine_many_times(format: &str) {
     let output = format!("output/resumable.{format}");
     let mut kills = 0;
     let mut runs = Vec::new();
+    let mut dice = Dice::new(&format!("kill -9 delays ({format})"));
     while kills < 20 {
         runs.push(mark(&world));
         let mut child = world
@@ -68,7 +69,7 @@ fn kill_nine_many_times(format: &str) {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rand::random_range(5..80)));
+        std::thread::sleep(Duration::from_millis(dice.range(5..80)));
         if child.try_wait().unwrap().is_some() {
             break; // finished before the kill: the export is complete
         }
@@ -76,10 +77,14 @@ fn kill_nine_many_times(format: &str) {
         child.wait().unwrap();
         kills += 1;
     }
-    assert!(kills >= 20, "the export finished after only {kills} kills; make it longer");
+    assert!(kills >= 20, "the export finished after only {kills} kills; make it longer (seed {})", dice.seed);
     runs.push(mark(&world));
     world.run("job.toml", &["--output", &output]).success().stderr(predicate::str::contains("resumed at"));
-    assert!(world.bytes(&output) == expected, "the resumed {format} export differs from an uninterrupted one");
+    assert!(
+        world.bytes(&output) == expected,
+        "the resumed {format} export differs from an uninterrupted one (seed {})",
+        dice.seed
+    );
     assert_at_most_one_page_fetched_again_per_run(&world, &runs);
 }
 

@@ -84,14 +84,7 @@ impl World {
     }
 
     /// The binary, run in the world's folder with the test token and no user settings or stray
-    /// `OCEAN_EXPORT_*` variables.
-    pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("ocean-export"));
-        self.isolate(cmd.current_dir(self.dir.path()));
-        cmd
-    }
-
-    /// The same as a plain std command (for tests that signal or kill it).
+    /// `OCEAN_EXPORT_*` variables: the one command builder every test starts from.
     pub fn std_cmd(&self) -> StdCommand {
         let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("ocean-export"));
         cmd.current_dir(self.dir.path());
@@ -104,13 +97,14 @@ impl World {
         cmd
     }
 
-    fn isolate<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
-        for (key, _) in std::env::vars() {
-            if key.starts_with("OCEAN_") || key == "RUST_LOG" {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("OCEAN_API_TOKEN", TOKEN).env("XDG_CONFIG_HOME", self.path("xdg")).env("NO_COLOR", "1")
+    /// The same, as an assert_cmd command.
+    pub fn cmd(&self) -> Command {
+        Command::from_std(self.std_cmd())
+    }
+
+    /// `ocean-export ARGS...` in the world: its stdout, once it has exited 0.
+    pub fn stdout(&self, args: &[&str]) -> String {
+        stdout_of(self.cmd().args(args))
     }
 
     /// `ocean-export run JOB --base-url SANDBOX ARGS...`, unpaced (`--requests-per-minute 60000`) unless
@@ -171,6 +165,11 @@ impl World {
     }
 }
 
+/// The stdout of a prepared command, once it has exited 0.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).expect("stdout is UTF-8")
+}
+
 /// Person `index` of the world's dataset, as the sandbox serves it.
 pub fn person(world: &World, index: u64) -> Value {
     sandbox::dataset::person(world.options.seed, index, world.options.hostile_share)
@@ -202,5 +201,31 @@ pub fn signal(child: &std::process::Child, signal: i32) {
     // SAFETY: kill(2) with a pid we own.
     unsafe {
         libc::kill(child.id() as libc::pid_t, signal);
+    }
+}
+
+/// Reproducible random numbers for tests that pick instants at random (splitmix64). The seed comes from
+/// `OCEAN_TEST_SEED` when set, else from the clock, and is printed, so a failure can be replayed.
+pub struct Dice {
+    pub seed: u64,
+    state: u64,
+}
+
+impl Dice {
+    pub fn new(what: &str) -> Dice {
+        let seed = std::env::var("OCEAN_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+        });
+        eprintln!("{what}: seed {seed} (OCEAN_TEST_SEED={seed} repeats it)");
+        Dice { seed, state: seed }
+    }
+
+    /// A number in `range`.
+    pub fn range(&mut self, range: std::ops::Range<u64>) -> u64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        range.start + (z ^ (z >> 31)) % (range.end - range.start).max(1)
     }
 }
