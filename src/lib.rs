@@ -16,5 +16,5 @@ pub mod cli;
 mod durable;
 pub mod fetch;
 pub mod job;
-pub mod sandbox;
+pub use ocean_sandbox as sandbox;
 pub mod sink;
