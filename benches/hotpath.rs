@@ -5,8 +5,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ocean_export::api::PageParser;
-use ocean_export::sandbox::dataset;
 use ocean_export::sink::{Format, Sink, SinkOptions};
+use ocean_sandbox::dataset;
 
 /// A page as the API sends it, split into 64 KiB chunks as they come off the socket.
 fn page(people: u64) -> Vec<Vec<u8>> {

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use memchr::memmem;
-use ocean_export::sandbox::{self, SandboxOptions};
+use ocean_sandbox::{self as sandbox, SandboxOptions};
 
 const PAGE_SIZE: u64 = 1_000;
 const MEASURE_FOR: Duration = Duration::from_secs(10);

@@ -941,7 +941,7 @@ mod tests {
 
     use super::*;
 
-    const OPENAPI: &str = include_str!("../../tests/fixtures/ocean-openapi.subset.json");
+    const OPENAPI: &str = crate::sandbox::SCHEMA;
     const ROOT: &str = "PublicSearchPeopleBodyV3";
     const REF_PREFIX: &str = "#/components/schemas/";
 

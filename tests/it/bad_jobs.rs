@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use ocean_export::sandbox::{self, DEFAULT_TOKEN, SandboxOptions};
+use ocean_sandbox::{self as sandbox, DEFAULT_TOKEN, SandboxOptions};
 
 const FIXTURES: &str = "tests/fixtures/bad-jobs";
 

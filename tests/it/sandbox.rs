@@ -1,5 +1,5 @@
 //! Sandbox behaviour over real HTTP, one submodule per point of the issue. Ground truth comes from
-//! `sandbox::dataset` (person i as JSON) and is filtered here with the tests' own reading of the filters,
+//! `ocean_sandbox::dataset` (person i as JSON) and is filtered here with the tests' own reading of the filters,
 //! not with the server's code.
 
 mod auth;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
-use ocean_export::sandbox::{self, Sandbox, SandboxOptions};
+use ocean_sandbox::{self as sandbox, Sandbox, SandboxOptions};
 use serde_json::Value;
 
 /// A token the tests use: distinctive, so a leak of it is easy to find.

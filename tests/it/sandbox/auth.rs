@@ -1,7 +1,7 @@
 //! Point 3: the token in the `x-api-token` header or the `apiToken` query parameter, with the contract's
 //! statuses and messages, checked after JSON parsing and (by default) before the schema.
 
-use ocean_export::sandbox::{BALANCE_PATH, SandboxOptions};
+use ocean_sandbox::{BALANCE_PATH, SandboxOptions};
 use serde_json::json;
 
 use super::harness::{self, Server, start};
@@ -91,7 +91,7 @@ async fn other_paths_are_404_and_other_methods_405() {
     let missing = server.send(server.client.post(server.url("/v3/search/companies")).json(&json!({}))).await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json(), json!({"detail": "Not Found"}));
-    let get = server.send(server.client.get(server.url(ocean_export::sandbox::SEARCH_PATH))).await;
+    let get = server.send(server.client.get(server.url(ocean_sandbox::SEARCH_PATH))).await;
     assert_eq!(get.status, 405);
     assert_eq!(get.header("allow"), Some("POST"));
     let post = server.send(server.client.post(server.url(BALANCE_PATH))).await;
@@ -102,7 +102,7 @@ async fn other_paths_are_404_and_other_methods_405() {
 #[tokio::test]
 async fn a_stopped_sandbox_refuses_connections() {
     let server = start(harness::options()).await;
-    let url = server.url(ocean_export::sandbox::SEARCH_PATH);
+    let url = server.url(ocean_sandbox::SEARCH_PATH);
     assert_eq!(server.post(&json!({"size": 1})).await.status, 200);
     server.sandbox.shutdown().await;
     assert!(server.client.post(url).header("x-api-token", "sandbox-token").json(&json!({})).send().await.is_err());

@@ -1,7 +1,7 @@
 //! Point 6: `creditsUsed` per page, 402 without charge when the balance cannot pay, the balance endpoint,
 //! and a balance persisted across restarts.
 
-use ocean_export::sandbox::{SandboxOptions, UNLIMITED_BALANCE, UNLIMITED_DAILY};
+use ocean_sandbox::{SandboxOptions, UNLIMITED_BALANCE, UNLIMITED_DAILY};
 use serde_json::json;
 
 use super::harness::{self, start};

@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ocean_export::sandbox::SandboxOptions;
-use ocean_export::sandbox::dataset::{self, Dataset};
+use ocean_sandbox::SandboxOptions;
+use ocean_sandbox::dataset::{self, Dataset};
 use serde_json::{Value, json};
 
 use super::harness::{self, SEED, people, start};

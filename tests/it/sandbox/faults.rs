@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use ocean_export::sandbox::{BALANCE_PATH, SandboxOptions};
+use ocean_sandbox::{BALANCE_PATH, SandboxOptions};
 use serde_json::{Value, json};
 
 use super::harness::{self, Server, start};

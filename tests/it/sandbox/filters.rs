@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use ocean_export::sandbox::{FieldsDefault, SandboxOptions};
+use ocean_sandbox::{FieldsDefault, SandboxOptions};
 use serde_json::{Value, json};
 
 use super::harness::{self, ids, people, start, strings};

@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use ocean_export::sandbox::dataset::Dataset;
-use ocean_export::sandbox::{self, EndStyle, SEARCH_PATH, Sandbox, SandboxOptions};
+use ocean_sandbox::dataset::Dataset;
+use ocean_sandbox::{self as sandbox, EndStyle, SEARCH_PATH, Sandbox, SandboxOptions};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 

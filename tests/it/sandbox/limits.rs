@@ -1,7 +1,7 @@
 //! Point 7: requests per minute and per day, per token, answered with 429, `Retry-After` and
 //! `X-RateLimit-Limit`. Only served requests count.
 
-use ocean_export::sandbox::SandboxOptions;
+use ocean_sandbox::SandboxOptions;
 use serde_json::{Value, json};
 
 use super::harness::{self, Reply, Server, start};

@@ -1,7 +1,7 @@
 //! Point 9: the request log has a JSON line per request with what a test of a client needs, and never the
 //! token.
 
-use ocean_export::sandbox::{BALANCE_PATH, SandboxOptions};
+use ocean_sandbox::{BALANCE_PATH, SandboxOptions};
 use serde_json::{Value, json};
 
 use super::harness::{self, start};

@@ -2,7 +2,7 @@
 //! three end-of-results styles, and the repeat-cursor bug mode.
 
 use clap::Parser;
-use ocean_export::sandbox::{EndStyle, SandboxOptions};
+use ocean_sandbox::{EndStyle, SandboxOptions};
 use serde_json::{Value, json};
 
 use super::harness::{self, END_STYLES, any_of, ids, people, start, title_has};

@@ -1,17 +1,14 @@
-//! 200 responses (and the balance and 422 bodies) against Ocean's published schema, read from the test
-//! fixture and checked with the `jsonschema` crate, independently of the sandbox's own types. OpenAPI's
-//! `nullable: true` is turned into JSON Schema's `null` type first.
+//! 200 responses (and the balance and 422 bodies) against Ocean's published schema (the document the
+//! sandbox embeds verbatim, `ocean_sandbox::SCHEMA`), checked with the `jsonschema` crate, independently
+//! of the sandbox's own types. OpenAPI's `nullable: true` is turned into JSON Schema's `null` type first.
 
-use ocean_export::sandbox::{BALANCE_PATH, EndStyle, SandboxOptions};
+use ocean_sandbox::{BALANCE_PATH, EndStyle, SandboxOptions};
 use serde_json::{Map, Value, json};
 
 use super::harness::{self, start};
 
 fn published() -> Value {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ocean-openapi.subset.json"))
-            .expect("the fixture");
-    serde_json::from_str(&text).expect("JSON")
+    serde_json::from_str(ocean_sandbox::SCHEMA).expect("JSON")
 }
 
 /// OpenAPI 3.0 `nullable` → JSON Schema: `type: [T, "null"]`, or `anyOf` with null around a `$ref`.

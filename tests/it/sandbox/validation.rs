@@ -1,7 +1,7 @@
 //! Point 2: the whole body is validated against the published schema at every depth, with Pydantic-style
 //! 422 items; malformed JSON, bad cursors and oversized bodies are rejected without harming the server.
 
-use ocean_export::sandbox::{BadCursor, SandboxOptions};
+use ocean_sandbox::{BadCursor, SandboxOptions};
 use serde_json::{Value, json};
 
 use super::harness::{self, Server, start};

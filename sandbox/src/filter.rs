@@ -14,9 +14,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use super::dataset::{self, Dataset, Tags, Traits};
-use super::query::{Keywords, Query};
-use super::vocab::{self, COUNTRIES, DOMAIN_STATUSES};
+use crate::dataset::{self, Dataset, Tags, Traits};
+use crate::query::{Keywords, Query};
+use crate::vocab::{self, COUNTRIES, DOMAIN_STATUSES};
 
 /// The ordered matches of one query and its per-query response fields.
 pub(crate) struct Matches {

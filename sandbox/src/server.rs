@@ -24,17 +24,17 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::cursor::{self, Cursor};
-use super::dataset::Dataset;
-use super::faults::{self, Fault, Faults};
-use super::filter::{self, Cache, Matches};
-use super::limits::{self, Credits, RateLimits, Refusal, UNLIMITED_BALANCE};
-use super::log::{Record, RequestLog};
-use super::page::{NextCursor, Page, Pairs, Statuses, Tail};
-use super::query::Query;
-use super::render::Projection;
-use super::validate::{self, BODY_SCHEMA, ErrorItem};
-use super::{BadCursor, EndStyle};
+use crate::cursor::{self, Cursor};
+use crate::dataset::Dataset;
+use crate::faults::{self, Fault, Faults};
+use crate::filter::{self, Cache, Matches};
+use crate::limits::{self, Credits, RateLimits, Refusal, UNLIMITED_BALANCE};
+use crate::log::{Record, RequestLog};
+use crate::page::{NextCursor, Page, Pairs, Statuses, Tail};
+use crate::query::Query;
+use crate::render::Projection;
+use crate::validate::{self, BODY_SCHEMA, ErrorItem};
+use crate::{BadCursor, EndStyle};
 
 pub const SEARCH_PATH: &str = "/v3/search/people";
 pub const BALANCE_PATH: &str = "/v2/credits/balance";

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::SandboxError;
+use crate::SandboxError;
 
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct Record {

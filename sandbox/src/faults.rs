@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::dice::{Dice, Stream};
+use crate::dice::{Dice, Stream};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Fault {

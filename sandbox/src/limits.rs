@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
 use serde::{Deserialize, Serialize};
 
-use super::SandboxError;
+use crate::SandboxError;
 
 /// What the balance endpoint reports for an unlimited balance.
 pub const UNLIMITED_BALANCE: f64 = 1_000_000_000.0;

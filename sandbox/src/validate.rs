@@ -16,10 +16,9 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-/// The schema document, as published (a copy of `tests/fixtures/ocean-openapi.subset.json`).
-static OPENAPI: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("ocean-openapi.subset.json")).expect("the embedded OpenAPI document is JSON")
-});
+/// The schema document, as published ([`crate::SCHEMA`]).
+static OPENAPI: LazyLock<Value> =
+    LazyLock::new(|| serde_json::from_str(crate::SCHEMA).expect("the embedded OpenAPI document is JSON"));
 
 /// The order of each component's properties as written in the document. serde_json's map sorts keys,
 /// but Pydantic reports errors in field order.
@@ -36,8 +35,7 @@ static PROPERTY_ORDER: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(||
     struct Component {
         properties: Option<Keys>,
     }
-    let document: Document = serde_json::from_str(include_str!("ocean-openapi.subset.json"))
-        .expect("the embedded OpenAPI document has components");
+    let document: Document = serde_json::from_str(crate::SCHEMA).expect("the embedded OpenAPI document has components");
     document.components.schemas.into_iter().filter_map(|(name, c)| Some((name, c.properties?.0))).collect()
 });
 

@@ -14,9 +14,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use super::dice::{Dice, Stream, mix};
-use super::render::{self, Projection};
-use super::vocab::{self, COUNTRIES, Country, Name, Title};
+use crate::dice::{Dice, Stream, mix};
+use crate::render::{self, Projection};
+use crate::vocab::{self, COUNTRIES, Country, Name, Title};
 
 /// Size of the company pool. It is fixed, not derived from the number of people, so that person i does not
 /// depend on the dataset size.

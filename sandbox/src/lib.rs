@@ -10,6 +10,7 @@
 mod cursor;
 pub mod dataset;
 mod dice;
+mod durable;
 mod faults;
 mod filter;
 mod limits;
@@ -32,6 +33,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use limits::{UNLIMITED_BALANCE, UNLIMITED_DAILY};
+
+/// Ocean's published OpenAPI document, the subset for people search and the credit balance, verbatim:
+/// what the sandbox validates bodies against, and what tests check responses against.
+pub const SCHEMA: &str = include_str!("ocean-openapi.subset.json");
 pub use server::{BALANCE_PATH, SEARCH_PATH};
 
 /// How the last page of a walk is signalled.

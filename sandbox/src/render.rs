@@ -9,11 +9,11 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use super::dataset::{
+use crate::dataset::{
     Company, Digits, Experience, Funding, Headline, LONG_SUMMARY_BLOCKS, Location, Person, Phone, Stamp, Summary, Tags,
     Val, push_handle,
 };
-use super::vocab;
+use crate::vocab;
 
 #[derive(Clone, Copy)]
 enum Key {

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::dataset::Dataset;
+use crate::dataset::Dataset;
 
 /// The parts of `PublicSearchPeopleBodyV3` the sandbox acts on. Everything else was validated and is
 /// accepted without effect.

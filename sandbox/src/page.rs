@@ -15,9 +15,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use super::dataset::Dataset;
-use super::filter::Matches;
-use super::render::{self, Projection};
+use crate::dataset::Dataset;
+use crate::filter::Matches;
+use crate::render::{self, Projection};
 
 /// Bytes per chunk handed to hyper: large enough to amortise the framing, small enough to keep memory flat.
 const CHUNK: usize = 64 * 1024;
