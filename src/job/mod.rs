@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::api::ValidationItem;
-use crate::api::body::{PageSize, SearchBody};
+use crate::api::body::PageSize;
 use crate::sink::{Format, SinkOptions};
 pub use decode::MAX_JOB_FILE_BYTES;
 pub use diagnostic::JobError;
@@ -197,11 +197,6 @@ impl Job {
         self.page_size.at_most(room)
     }
 
-    /// The first request's body, exactly as `run` sends it.
-    pub fn first_request(&self) -> Option<SearchBody> {
-        self.next_page_size(&Spent::default()).map(|size| self.search.request(size, None))
-    }
-
     /// The most people the limits allow at the configured price, if they limit at all.
     pub fn affordable_people(&self) -> Option<u64> {
         let limits = &self.settings.limits;
@@ -211,6 +206,11 @@ impl Job {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// The result window the planner splits to; `None` when `api.result_window` is 0.
+    pub fn window(&self) -> Option<u64> {
+        Some(self.settings.api.result_window).filter(|w| *w > 0)
     }
 
     /// The job-file key a 422 item points at.
@@ -316,9 +316,8 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
         assert_eq!(size(240, 240, 12.0), Some(10));
         assert_eq!(size(250, 250, 12.5), None);
         assert_eq!(size(100, 100, 30.0), None);
-        assert_eq!(job.first_request().unwrap().size.map(|s| s.get()), Some(100));
         let tiny = load_text("[search]\nsize = 100\n[limits]\nmax_records = 5\n").unwrap();
-        assert_eq!(tiny.first_request().unwrap().size.map(|s| s.get()), Some(5));
+        assert_eq!(tiny.next_page_size(&Spent::default()).map(|s| s.get()), Some(5));
         assert_eq!(tiny.affordable_people(), Some(5));
     }
 
