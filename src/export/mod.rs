@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::api::Client;
-use crate::api::body::SearchBody;
+use crate::api::body::{PageSize, SearchBody};
 use crate::checkpoint::{Checkpoint, CheckpointError, Counters, Report, StateDir, partial_path};
 use crate::error::Error;
 use crate::fetch::{self, Pacer, RetryPolicy, Stop};
@@ -187,10 +187,9 @@ fn rules(job: &Job) -> Rules {
 /// cursor, the last perhaps in its size, and the parts of a split search in their added filters).
 /// `None` when the limits leave no room for any request.
 pub fn first_request(job: &Job) -> Option<SearchBody> {
-    let room = job.next_page_size(&Spent::default())?;
     let plan = Plan::new(job.window());
-    let size = room.at_most(plan.size_for(0, room.people())).unwrap_or(room);
-    Some(job.search.request(size, None))
+    let wanted = plan.size_for(0, job.page_size.people()).min(job.room(&Spent::default()));
+    Some(job.search.request(PageSize::largest().at_most(wanted)?, None))
 }
 
 /// How hard to try each page.

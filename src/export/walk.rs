@@ -198,17 +198,13 @@ impl Walk<'_> {
             returned: spent.returned + reserved,
             credits: spent.credits + reserved as f64 * price,
         };
-        let Some(room) = self.job.next_page_size(&spent) else {
+        let wanted = plan.size_for(part, self.job.page_size.people()).min(self.job.room(&spent));
+        let Some(size) = PageSize::largest().at_most(wanted) else {
             return if busy.is_empty() { Next::Limit } else { Next::Wait };
         };
-        let size = room.at_most(plan.size_for(part, room.people())).unwrap_or(room);
         let body = plan.body(part, self.job.search.body());
-        let cursor = plan.parts[part].cursor.next.clone();
-        Next::Send(Box::new(Request {
-            part,
-            size,
-            body: SearchBody { size: Some(size), search_after: cursor, ..body },
-        }))
+        let search_after = plan.cursor(part).map(str::to_owned);
+        Next::Send(Box::new(Request { part, size, body: SearchBody { size: Some(size), search_after, ..body } }))
     }
 
     /// At most the people `max_records` still allows are written from the next page.

@@ -176,16 +176,15 @@ impl Job {
         hex::encode(Sha256::digest(&canonical))[..32].to_owned()
     }
 
-    /// The size of the next request: the page size, shrunk so that no request can pass `max_records` or
-    /// `max_credits`. `None` once a limit leaves no room.
-    pub fn next_page_size(&self, spent: &Spent) -> Option<PageSize> {
+    /// People the limits leave room for: `max_records` and `max_credits` (at the price learned from the
+    /// pages so far, the configured one until then) minus what is spent. `u64::MAX` without limits.
+    pub fn room(&self, spent: &Spent) -> u64 {
         let limits = &self.settings.limits;
         let mut room = u64::MAX;
         if let Some(max) = limits.max_records {
             room = room.min(max.get().saturating_sub(spent.people));
         }
         if let Some(max) = limits.max_credits {
-            // Learned from the pages so far; the configured price (always above zero) until then.
             let price = if spent.returned > 0 && spent.credits > 0.0 {
                 spent.credits / spent.returned as f64
             } else {
@@ -194,7 +193,13 @@ impl Job {
             // Float to integer saturates: a huge budget is "no limit here", a spent one is 0.
             room = room.min(((max.get() - spent.credits) / price + 1e-9).floor() as u64);
         }
-        self.page_size.at_most(room)
+        room
+    }
+
+    /// The size of the next request: the page size, shrunk so that no request can pass `max_records` or
+    /// `max_credits`. `None` once a limit leaves no room.
+    pub fn next_page_size(&self, spent: &Spent) -> Option<PageSize> {
+        self.page_size.at_most(self.room(spent))
     }
 
     /// The most people the limits allow at the configured price, if they limit at all.

@@ -19,6 +19,9 @@ use crate::api::body::SearchBody;
 use crate::fetch::Cursor;
 pub use facet::{COUNTRY_CODES, Cut, Facet};
 
+/// The largest page the API serves (`size` is at most 10 000).
+pub const LARGEST_PAGE: u64 = 10_000;
+
 /// The filters a part adds to the search, one cut per facet at most, in the order they were made.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slice(pub Vec<(Facet, Cut)>);
@@ -147,6 +150,8 @@ pub struct Plan {
     pub gaps: Vec<String>,
     /// Parts that could not be split further although above the window.
     pub unsplittable: Vec<String>,
+    /// The API refuses a cursor with `peoplePerCompany`: each part is fetched in one page, without cursor.
+    pub single_page: bool,
 }
 
 /// What happened to a part after one of its pages.
@@ -170,6 +175,7 @@ impl Plan {
             probes: 0,
             gaps: Vec::new(),
             unsplittable: Vec::new(),
+            single_page: false,
         }
     }
 
@@ -198,16 +204,22 @@ impl Plan {
         self.leaves().map(|p| p.total.unwrap_or(0)).sum()
     }
 
-    /// The size of a part's next request: a probe asks for one person (a plan-made part), the rest for `page`.
-    /// The whole search's first page asks for at most a hundredth of the window, so that a search which
-    /// turns out too big wastes little when it is split.
+    /// The people a part's next request asks for: a probe one person (a plan-made part), a page `page`,
+    /// and in single-page mode the whole part. The whole search's first page asks for at most a hundredth
+    /// of the window, so that a search which turns out too big wastes little when it is split.
     pub fn size_for(&self, index: usize, page: u64) -> u64 {
         match (&self.parts[index].stage, index, self.window) {
             (Stage::Probe, 0, Some(window)) => page.min((window / 100).max(1)),
             (Stage::Probe, 0, None) => page,
             (Stage::Probe, _, _) => 1,
+            _ if self.single_page => self.parts[index].total.unwrap_or(1).clamp(1, LARGEST_PAGE),
             _ => page,
         }
+    }
+
+    /// The cursor of a part's next request (none in single-page mode, where each part is one page).
+    pub fn cursor(&self, index: usize) -> Option<&str> {
+        if self.single_page { None } else { self.parts[index].cursor.next.as_deref() }
     }
 
     /// The body of a part's next request, without size and cursor.
@@ -237,6 +249,10 @@ impl Plan {
             part.total = meta.total;
         }
         part.cursor.advance(meta);
+        if self.single_page && !first {
+            // The one page of the part: whatever cursor came with it is not followed.
+            part.cursor.done = true;
+        }
         if first {
             part.stage = Stage::Walk;
             if index > 0 {
@@ -259,8 +275,25 @@ impl Plan {
         Ok(Turn::Walking)
     }
 
-    /// The API refused to page part `index` further (a 422 at a deep cursor): the walk ended there.
+    /// The API refused to page part `index` further (a 422 at a deep cursor): the walk ended there. A
+    /// refusal of the very first cursor of a `peoplePerCompany` search means the API takes no cursor with
+    /// it at all: from then on every part is fetched in one page of up to 10 000 people, the window.
     pub fn refused(&mut self, index: usize, search: &SearchBody, rules: &Rules) -> Result<Turn, PlanError> {
+        if rules.per_company && !self.single_page && self.parts[index].pages == 1 {
+            tracing::warn!(
+                "the API takes no searchAfter with peoplePerCompany: each part is fetched in one page of up to {LARGEST_PAGE} people"
+            );
+            self.single_page = true;
+            self.window = Some(self.window.map_or(LARGEST_PAGE, |w| w.min(LARGEST_PAGE)));
+            self.window_learned = true;
+            let part = &mut self.parts[index];
+            part.cursor = Cursor::default();
+            if part.total.unwrap_or(0) > LARGEST_PAGE {
+                part.stage = Stage::Divide;
+                return self.divide(index, search, rules);
+            }
+            return Ok(Turn::Walking);
+        }
         self.parts[index].cursor.done = true;
         self.ended(index, search, rules)
     }
