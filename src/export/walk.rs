@@ -118,6 +118,9 @@ impl Walk<'_> {
         }
     }
 
+    /// Up to `concurrency` pages in flight, each into its own buffer, committed in the order they
+    /// complete. When a page fails, no new page is sent, the others in flight are still committed (they
+    /// are paid for), and then the walk stops with the first failure.
     async fn several_at_once(
         &self,
         sink: &mut Sink,
@@ -128,9 +131,10 @@ impl Walk<'_> {
         let retrying = Retrying { policy: &self.retry, pacer: self.pacer, tally, observer: self.observer };
         let mut flight = FuturesUnordered::new();
         let mut busy: Vec<(usize, u64)> = Vec::new();
+        let mut failed: Option<Error> = None;
+        let mut limit = false;
         loop {
-            let mut limit = false;
-            while flight.len() < self.concurrency && self.stop.requested().is_none() {
+            while failed.is_none() && flight.len() < self.concurrency && self.stop.requested().is_none() {
                 match self.next(checkpoint, &busy) {
                     Next::Send(request) => {
                         busy.push((request.part, request.size.people()));
@@ -152,27 +156,45 @@ impl Walk<'_> {
                 return Err(FetchError::Stopped(signal).into());
             }
             if flight.is_empty() {
-                return if limit { self.limit_reached(state, checkpoint) } else { Ok(()) };
+                return match failed {
+                    Some(error) => Err(error),
+                    None if limit => self.limit_reached(state, checkpoint),
+                    None => Ok(()),
+                };
             }
             let (request, fetched) = tokio::select! {
                 done = flight.next() => done.expect("a page is in flight"),
                 signal = self.stop.wait() => return Err(FetchError::Stopped(signal).into()),
             };
             busy.retain(|(part, _)| *part != request.part);
-            match fetched {
+            let outcome = match fetched {
                 Ok((meta, buffer)) => {
                     self.set_page_limit(sink, checkpoint);
-                    buffer.replay(sink).map_err(|e| match e {
-                        ReplayError::Read(source) => Error::Output(spill_error(self.spill, source)),
-                        ReplayError::Sink(e) => Error::Output(e),
-                    })?;
-                    self.commit(sink, state, checkpoint, tally, &request, &meta)?;
+                    buffer
+                        .replay(sink)
+                        .map_err(|e| match e {
+                            ReplayError::Read(source) => Error::Output(spill_error(self.spill, source)),
+                            ReplayError::Sink(e) => Error::Output(e),
+                        })
+                        .and_then(|()| self.commit(sink, state, checkpoint, tally, &request, &meta))
                 }
                 Err(PageFailure::Fetch(e)) if self.refused_deeper(&e, &request, checkpoint) => {
-                    self.refused(state, checkpoint, tally, &request)?;
+                    self.refused(state, checkpoint, tally, &request)
                 }
-                Err(PageFailure::Fetch(e)) => return Err(e.into()),
-                Err(PageFailure::Sink(e)) => return Err(Error::Output(spill_error(self.spill, e))),
+                Err(PageFailure::Fetch(e)) => Err(e.into()),
+                Err(PageFailure::Sink(e)) => Err(Error::Output(spill_error(self.spill, e))),
+            };
+            if let Err(error) = outcome {
+                // A page that could not be kept leaves the sink mid-page: take it back before the next.
+                if let Err(e) = sink.rollback() {
+                    tracing::warn!("could not roll back the page in hand (a resume does): {e}");
+                }
+                if failed.is_none() {
+                    if !flight.is_empty() {
+                        tracing::warn!("{error}; finishing the {} pages in flight first", flight.len());
+                    }
+                    failed = Some(error);
+                }
             }
         }
     }
