@@ -14,7 +14,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use crate::dataset::{self, Dataset, Tags, Traits};
+use crate::dataset::{self, Dataset};
+use crate::profile::{self, Tags, Traits};
 use crate::query::{Keywords, Query};
 use crate::vocab::{self, COUNTRIES, DOMAIN_STATUSES};
 
@@ -189,7 +190,7 @@ pub(crate) fn compute(query: &Query, dataset: &Dataset) -> Matches {
     };
     let keywords = people.and_then(|p| p.job_title_keywords.as_ref());
     let phrases = |pick: fn(&Keywords) -> Option<&Vec<String>>| {
-        given(keywords.and_then(pick)).map(|k| k.iter().map(|w| dataset::words(w)).collect::<Vec<_>>())
+        given(keywords.and_then(pick)).map(|k| k.iter().map(|w| profile::words(w)).collect::<Vec<_>>())
     };
     let predicate = Predicate {
         countries: given(people.and_then(|p| p.countries.as_ref())).map(|c| country_mask(&c)),
