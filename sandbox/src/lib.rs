@@ -63,7 +63,7 @@ impl Sandbox {
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
-    /// The first accepted token.
+    /// The first accepted token, as sent (the NAME of a `NAME@ACCOUNT`).
     pub fn token(&self) -> &str {
         &self.token
     }
@@ -89,7 +89,7 @@ impl Drop for Sandbox {
 /// Start the sandbox on `options.bind` (port 0 by default) in the current tokio runtime and return once it listens.
 pub async fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
     let state = build_state(&options)?;
-    let token = state.tokens[0].clone();
+    let token = state.accounts.first().unwrap_or(DEFAULT_TOKEN).to_string();
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
         .map_err(|source| SandboxError::Bind { addr: options.bind, source })?;
@@ -161,13 +161,10 @@ fn build_state(o: &SandboxOptions) -> Result<server::State, SandboxError> {
     if o.rpm == Some(0) || o.daily_limit == Some(0) {
         return bad("--rpm and --daily-limit must be at least 1".into());
     }
-    if o.tokens.iter().any(String::is_empty) {
-        return bad("--token must not be empty".into());
-    }
     let tokens = if o.tokens.is_empty() { vec![DEFAULT_TOKEN.to_string()] } else { o.tokens.clone() };
     Ok(server::State {
         dataset: Arc::new(dataset::Dataset::new(o.seed, o.people, o.hostile_share)),
-        tokens,
+        accounts: limits::Accounts::parse(&tokens)?,
         seq: AtomicU64::new(0),
         faults: faults::Faults {
             seed: o.fault_seed,

@@ -4,7 +4,8 @@
 //! Fields: `seq` (request number, also the fault dice index), `ts` (RFC 3339, microseconds, UTC),
 //! `unix_ms` (float milliseconds since the epoch, when the request arrived), `method`, `path`, `status`
 //! (0 for a connection closed without response), `fault` (null, "429", "5xx", "reset", "truncate"),
-//! `token_index` (which accepted token, never the token itself; null if none), `detail` (error text or
+//! `token_index` (which accepted token, never the token itself; null if none), `account` (the ACCOUNT of a
+//! `--token NAME@ACCOUNT`; null for a plain token, which is its own account, or none), `detail` (error text or
 //! first 422 type), `query` (short hash of the query; null before the body is valid), `size`, `position`
 //! (offset in the result list where the page starts, 0 for the first page), `page` (page number of the
 //! walk from the cursor, 0 without cursor), `people` (people in the body), `next_position`, `total`,
@@ -31,6 +32,7 @@ pub(crate) struct Record {
     pub status: u16,
     pub fault: Option<&'static str>,
     pub token_index: Option<usize>,
+    pub account: Option<String>,
     pub detail: Option<String>,
     pub query: Option<String>,
     pub size: Option<u64>,

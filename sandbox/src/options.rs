@@ -73,7 +73,9 @@ pub struct SandboxOptions {
     /// Dataset seed: person i is a pure function of (seed, i).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// An accepted API token (repeatable). Without any, `sandbox-token` is accepted.
+    /// An accepted API token (repeatable). Without any, `sandbox-token` is accepted. `NAME@ACCOUNT` accepts
+    /// NAME and puts it in ACCOUNT: the tokens of one account share its per-minute and daily limits. A plain
+    /// NAME is an account of its own.
     #[arg(long = "token", value_name = "T")]
     pub tokens: Vec<String>,
     /// Share of people carrying hostile values (0..1).
@@ -99,10 +101,10 @@ pub struct SandboxOptions {
     /// balance wins over `--credits`.
     #[arg(long, value_name = "PATH")]
     pub credits_file: Option<PathBuf>,
-    /// Requests per minute per token. Off when absent.
+    /// Requests per minute per account (a plain token is its own account). Off when absent.
     #[arg(long)]
     pub rpm: Option<u32>,
-    /// Requests per day per token (resets at midnight UTC). Off when absent.
+    /// Requests per day per account (resets at midnight UTC). Off when absent.
     #[arg(long)]
     pub daily_limit: Option<u32>,
     /// Probability that a search request gets a 429 with Retry-After.

@@ -28,7 +28,7 @@ use crate::cursor::{self, Cursor};
 use crate::dataset::Dataset;
 use crate::faults::{self, Fault, Faults};
 use crate::filter::{self, Cache, Matches};
-use crate::limits::{self, Credits, RateLimits, Refusal, UNLIMITED_BALANCE};
+use crate::limits::{self, Accounts, Caller, Credits, RateLimits, Refusal, UNLIMITED_BALANCE};
 use crate::log::{Record, RequestLog};
 use crate::page::{NextCursor, Page, Pairs, Statuses, Tail};
 use crate::query::Query;
@@ -45,7 +45,7 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// Everything a request needs, shared by all connections.
 pub(crate) struct State {
     pub dataset: Arc<Dataset>,
-    pub tokens: Vec<String>,
+    pub accounts: Accounts,
     pub seq: AtomicU64,
     pub faults: Faults,
     pub fault_retry_after: u64,
@@ -192,8 +192,8 @@ async fn serve_page(
     let body = parse_json(bytes).map_err(|item| Box::new(unprocessable(vec![*item], record)))?;
     let early_token = if state.validate_before_auth { None } else { Some(authenticate(state, parts, record)?) };
     let checked = validate::validate(BODY_SCHEMA, &body).map_err(|items| Box::new(unprocessable(items, record)))?;
-    let token = match early_token {
-        Some(token) => token,
+    let caller = match early_token {
+        Some(caller) => caller,
         None => authenticate(state, parts, record)?,
     };
     let query = Query::new(checked, &state.dataset).map_err(|e| Box::new(internal(&e.to_string(), record)))?;
@@ -219,7 +219,7 @@ async fn serve_page(
     let cost = state.credits.cost(people);
     state
         .credits
-        .admit(cost, truncate.is_none(), || state.limits.admit(token))
+        .admit(cost, truncate.is_none(), || state.limits.admit(caller.account))
         .map_err(|r| Box::new(refuse(r, record)))?;
 
     record.position = Some(start.position);
@@ -310,21 +310,21 @@ struct Amount {
 const NONE: Amount = Amount { one_time: 0.0, recurrent: 0.0 };
 
 fn balance(state: &State, parts: &Parts, record: &mut Record) -> Result<Response<Body>, Refused> {
-    let token = authenticate(state, parts, record)?;
+    let caller = authenticate(state, parts, record)?;
     let body = BalanceBody {
         credits: Amount { one_time: state.credits.balance().unwrap_or(UNLIMITED_BALANCE), recurrent: 0.0 },
         email_credits: NONE,
         phone_credits: NONE,
         preview_credits: NONE,
-        daily_limit_rate_left: state.limits.daily_left(token),
+        daily_limit_rate_left: state.limits.daily_left(caller.account),
         daily_limit_rate_seconds_to_reset: limits::seconds_to_midnight(),
     };
     Ok(json_response(StatusCode::OK, Body::from(serde_json::to_vec(&body).unwrap_or_default())))
 }
 
-/// The token's index among the accepted ones, from the `x-api-token` header or the `apiToken` query
-/// parameter; the same token in both places is accepted, two different ones are a conflict.
-fn authenticate(state: &State, parts: &Parts, record: &mut Record) -> Result<usize, Refused> {
+/// Which accepted token (and so which account) sent the request, from the `x-api-token` header or the
+/// `apiToken` query parameter; the same token in both places is accepted, two different ones are a conflict.
+fn authenticate(state: &State, parts: &Parts, record: &mut Record) -> Result<Caller, Refused> {
     let header = parts.headers.get("x-api-token").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let query = UrlQuery::<Vec<(String, String)>>::try_from_uri(&parts.uri)
         .ok()
@@ -348,11 +348,12 @@ fn authenticate(state: &State, parts: &Parts, record: &mut Record) -> Result<usi
         }
         (Some(token), _) | (None, Some(token)) => token,
     };
-    let index = state.tokens.iter().position(|t| *t == token).ok_or_else(|| {
+    let caller = state.accounts.find(&token).ok_or_else(|| {
         Box::new(detail(StatusCode::FORBIDDEN, "Current API token is not registered in our database", record))
     })?;
-    record.token_index = Some(index);
-    Ok(index)
+    record.token_index = Some(caller.token);
+    record.account = state.accounts.name(caller.account).map(str::to_string);
+    Ok(caller)
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, Box<ErrorItem>> {
