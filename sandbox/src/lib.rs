@@ -42,7 +42,7 @@ use tokio::task::JoinHandle;
 
 pub use error::SandboxError;
 pub use limits::{UNLIMITED_BALANCE, UNLIMITED_DAILY};
-pub use options::{BadCursor, DEFAULT_TOKEN, EndStyle, FieldsDefault, SandboxOptions};
+pub use options::{BadCursor, DEFAULT_TOKEN, EndStyle, FieldsDefault, PpcCursor, SandboxOptions, WindowStyle};
 pub use server::{BALANCE_PATH, SEARCH_PATH};
 
 /// Ocean's published OpenAPI document, the subset for people search and the credit balance, verbatim:
@@ -161,6 +161,9 @@ fn build_state(o: &SandboxOptions) -> Result<server::State, SandboxError> {
     if o.rpm == Some(0) || o.daily_limit == Some(0) {
         return bad("--rpm and --daily-limit must be at least 1".into());
     }
+    if o.window == Some(0) {
+        return bad("--window must be at least 1".into());
+    }
     let tokens = if o.tokens.is_empty() { vec![DEFAULT_TOKEN.to_string()] } else { o.tokens.clone() };
     Ok(server::State {
         dataset: Arc::new(dataset::Dataset::new(o.seed, o.people, o.hostile_share)),
@@ -183,6 +186,9 @@ fn build_state(o: &SandboxOptions) -> Result<server::State, SandboxError> {
         end_style: o.end_style,
         repeat_cursor: o.repeat_cursor,
         bad_cursor: o.bad_cursor,
+        window: o.window,
+        window_style: o.window_style,
+        ppc_cursor: o.ppc_cursor,
         default_projection: match o.fields_default {
             FieldsDefault::All => render::Projection::ALL,
             FieldsDefault::Schema => render::Projection::schema_default(),

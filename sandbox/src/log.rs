@@ -9,8 +9,9 @@
 //! first 422 type), `query` (short hash of the query; null before the body is valid), `size`, `position`
 //! (offset in the result list where the page starts, 0 for the first page), `page` (page number of the
 //! walk from the cursor, 0 without cursor), `people` (people in the body), `next_position`, `total`,
-//! `end` (the response signals the end of results), `credits_charged`, `balance` (after the request;
-//! null when unlimited), `delay_ms` (injected latency).
+//! `end` (the response signals the end of results), `window_cut` (`--window` changed the answer: the page
+//! was cut at the window, lost its cursor there, or was answered per `--window-style`), `credits_charged`,
+//! `balance` (after the request; null when unlimited), `delay_ms` (injected latency).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -42,6 +43,7 @@ pub(crate) struct Record {
     pub next_position: Option<u64>,
     pub total: Option<u64>,
     pub end: Option<bool>,
+    pub window_cut: bool,
     pub credits_charged: f64,
     pub balance: Option<f64>,
     pub delay_ms: u64,

@@ -38,6 +38,32 @@ pub enum FieldsDefault {
     Schema,
 }
 
+/// How a request past the result window (`--window N`) is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum WindowStyle {
+    /// The page that reaches position N carries no `searchAfter`: the walk ends early while `total` says
+    /// more. A cursor at or past N (from elsewhere) gets an empty page without a cursor.
+    #[default]
+    End,
+    /// The page that reaches N carries a cursor as usual; a request whose cursor is at or past N gets a
+    /// 422 `value_error` at `["body","searchAfter"]` naming the limit.
+    Reject,
+    /// The page that reaches N carries a cursor as usual; a request whose cursor is at or past N gets a
+    /// 200 with no people and no cursor.
+    Empty,
+}
+
+/// Whether `searchAfter` may be combined with `peoplePerCompany`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PpcCursor {
+    /// Pages of a `peoplePerCompany` query follow their cursors like any other.
+    #[default]
+    Allow,
+    /// A body with both gets a 422 `value_error` at `["body","searchAfter"]` (as Ocean's docs reportedly
+    /// say: "searchAfter cannot be combined with peoplePerCompany").
+    Reject,
+}
+
 const APPLIED: &str = "\
 Filters applied to the synthetic people. Every other field of the schema is
 validated and accepted without effect; an empty list is the same as no filter.
@@ -91,6 +117,17 @@ pub struct SandboxOptions {
     /// What a garbage, foreign or stale `searchAfter` gets.
     #[arg(long, value_enum, default_value_t = BadCursor::Reject)]
     pub bad_cursor: BadCursor,
+    /// Result window: only the first N people of a query can be paged to (a page that would cross N is cut
+    /// at N); `total` stays the true count. Off when absent; the real API probably has 10000.
+    #[arg(long, value_name = "N")]
+    pub window: Option<u64>,
+    /// How a walk meets the window: `end` (the page reaching N has no cursor), `reject` (a cursor at or
+    /// past N gets a 422) or `empty` (a cursor at or past N gets an empty page without a cursor).
+    #[arg(long, value_enum, default_value_t = WindowStyle::End)]
+    pub window_style: WindowStyle,
+    /// Whether a body may combine `peoplePerCompany` with `searchAfter` (`reject`: 422).
+    #[arg(long, value_enum, default_value_t = PpcCursor::Allow)]
+    pub ppc_cursor: PpcCursor,
     /// Credit balance. Unlimited when absent (the balance endpoint then shows 1000000000).
     #[arg(long)]
     pub credits: Option<f64>,

@@ -14,3 +14,4 @@ mod log;
 mod pagination;
 mod schema;
 mod validation;
+mod window;
