@@ -65,22 +65,41 @@ pub enum PpcCursor {
 }
 
 const APPLIED: &str = "\
-Filters applied to the synthetic people. Every other field of the schema is
-validated and accepted without effect; an empty list is the same as no filter.
-  peopleFilters.countries, .excludeCountries: the person's country
-  peopleFilters.seniorities, .departments: any value in common
-  peopleFilters.excludeDepartments: no value in common
+Filters applied to the synthetic people, with the semantics an Elasticsearch-
+backed search has: different filters combine with AND, the values of one list
+with OR, and a field exists when its key is present and neither null nor [].
+Every other field of the schema is validated and accepted without effect; an
+empty list is the same as no filter.
+  peopleFilters.countries: the person's country is one of them (people
+    without a country never match); .excludeCountries: it is none of them
+    (people without a country are kept)
+  peopleFilters.seniorities, .departments: any value in common (people with
+    none never match); .excludeDepartments: no value in common (people with
+    none are kept)
+  peopleFilters.fieldsExist: every field listed exists; .fieldsNotExist: none
+    of them exists; for every value of the enum (country, departments,
+    firstName, jobTitle, jobTitleEnglish, lastName, linkedinUrl, location,
+    name, photo, seniorities, summary)
   peopleFilters.jobTitleKeywords (allOf, anyOf, noneOf): whole words of
     jobTitle, case-insensitive
   peopleFilters.includePeopleIds, .excludePeopleIds: the person's id
   peopleFilters.lookalikeLinkedinHandles: ordered by similarity to the seeds
     found (seeds left out); lookalikePeopleStatuses lists found and not found
-  companiesFilters.companySizes: company.companySize
+  companiesFilters.companySizes: company.companySize (people whose company is
+    null or has no size never match)
+  companiesFilters.fieldsExist, .fieldsNotExist: companySize, logo, name,
+    revenue, industries and technologies of the person's company (a null
+    company has none); the enum's other values have no effect
   companiesFilters.includeDomains, .excludeDomains: the person's domain;
     aliases (www., case, another top-level domain) are followed and listed in
     redirectMap, unknown includeDomains in includeDomainsStatuses
   peoplePerCompany: the first N people of each company domain
   size, searchAfter, fields: page size, cursor, keys returned
+
+So fieldsNotExist names the complement of a facet: countries [dk, se] plus
+countries [every other code] plus fieldsNotExist [country] is everyone once,
+and total always equals the number of people a walk returns (without a
+--window).
 
 People 0-3 of every dataset are michael-scott-13532, dwight-schrute,
 jim-halpert-5343 and toby-67832 (Ocean's documentation examples).";

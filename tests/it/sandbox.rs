@@ -6,6 +6,7 @@ mod auth;
 mod binary;
 mod credits;
 mod dataset;
+mod facets;
 mod faults;
 mod filters;
 mod harness;

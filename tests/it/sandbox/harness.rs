@@ -162,5 +162,14 @@ pub fn any_of(person: &Value, key: &str, wanted: &[&str]) -> bool {
     strings(&person[key]).iter().any(|v| wanted.contains(v))
 }
 
+/// Whether a JSON key exists as a search engine sees it: present, not `null`, not `[]`.
+pub fn exists(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(_) => true,
+    }
+}
+
 /// The three end styles, to run a test in each.
 pub const END_STYLES: [EndStyle; 3] = [EndStyle::Absent, EndStyle::Null, EndStyle::EmptyPage];
