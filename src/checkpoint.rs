@@ -279,7 +279,8 @@ pub struct Report {
     pub window_learned: bool,
     /// `size: 1` requests spent on planning.
     pub probes: u64,
-    /// The parts walked: the whole search, or the parts it was split into.
+    /// Every part that was fetched from: the whole search, and the parts it was split into (a part split
+    /// further is listed with `split`, for the pages it had before).
     pub parts: Vec<PartReport>,
     pub seed_statuses: SeedStatuses,
     #[serde(rename = "includeDomainsStatuses")]
@@ -302,6 +303,8 @@ pub struct PartReport {
     pub exported: u64,
     /// `total` minus `returned`.
     pub shortfall: u64,
+    /// The part was split further; what it `exported` came from its own first pages, before the split.
+    pub split: bool,
 }
 
 impl Report {
@@ -351,15 +354,17 @@ impl Report {
             result_window: plan.window,
             window_learned: plan.window_learned,
             probes: plan.probes,
-            parts: leaves
+            parts: plan
+                .parts
                 .iter()
-                .filter(|p| p.stage != Stage::Probe)
+                .filter(|p| p.pages > 0)
                 .map(|p| PartReport {
                     filters: p.slice.describe(),
                     total: p.total,
                     returned: p.returned,
                     exported: p.written,
                     shortfall: p.shortfall(),
+                    split: matches!(p.stage, Stage::Split { .. }),
                 })
                 .collect(),
             seed_statuses: c.seed_statuses.clone(),

@@ -113,12 +113,11 @@ pub fn summary(outcome: &Outcome) -> String {
             report.duplicates, report.without_id
         );
     }
-    let split = report.parts.len() > 1;
-    if split {
+    let walked = report.parts.iter().filter(|p| !p.split).count();
+    if report.parts.len() > 1 {
         let _ = writeln!(
             out,
-            "  the search was split into {} parts ({} probes; result window {}{}); each part is in the API's order",
-            report.parts.len(),
+            "  the search was split into {walked} parts ({} probes; result window {}{}); each part is in the API's order",
             report.probes,
             report.result_window.unwrap_or(0),
             if report.window_learned { ", learned from where the API stopped" } else { "" }

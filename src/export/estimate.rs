@@ -128,14 +128,6 @@ pub async fn estimate(job: &Job, client: &Client) -> Result<Estimate, Error> {
             leaves.len(),
             facets(&plan)
         ));
-        for part in &plan.unsplittable {
-            notes.push(format!(
-                "{part}: above the window, with nothing left to split it by; only the first {window} of it can be exported"
-            ));
-        }
-        if !plan.gaps.is_empty() {
-            notes.extend(plan.gaps.iter().cloned());
-        }
         if to_export < total {
             notes.push(format!(
                 "limits stop the export at {to_export} people: the first ones of the parts in plan order, not the API's top {to_export}"
@@ -149,6 +141,13 @@ pub async fn estimate(job: &Job, client: &Client) -> Result<Estimate, Error> {
         let first = plan.size_for(0, page).min(to_export);
         (u64::from(to_export > 0) + to_export.saturating_sub(first).div_ceil(page), None)
     };
+    let window = plan.window.unwrap_or(0);
+    for part in &plan.unsplittable {
+        notes.push(format!(
+            "{part}: above the result window ({window}), with nothing left to split it by; only its first {window} people can be exported, and the run will exit 8 (incomplete)"
+        ));
+    }
+    notes.extend(plan.gaps.iter().cloned());
     let balance = retrying
         .run(|| within(policy.page_timeout, async { client.balance().await.map_err(PageFailure::<Error>::from) }))
         .await?;

@@ -368,12 +368,15 @@ impl Plan {
             return Ok(Turn::Split(parts));
         }
         let part = &mut self.parts[index];
-        tracing::warn!(
-            part = %part.slice.describe(),
-            total = part.total,
-            "this part is above the result window and has nothing left to split on: it is walked as far as the API allows"
-        );
-        self.unsplittable.push(part.slice.describe());
+        let described = part.slice.describe();
+        if !self.unsplittable.contains(&described) {
+            tracing::warn!(
+                part = %described,
+                total = part.total,
+                "this part is above the result window and has nothing left to split on: it is walked as far as the API allows"
+            );
+            self.unsplittable.push(described);
+        }
         // Walked on as far as the API lets it; short if it ends before its total.
         part.stage = if part.cursor.done { Stage::Short } else { Stage::Walk };
         Ok(Turn::Walking)
