@@ -275,27 +275,46 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Prints an error once: a JSON log line under `--log-format json`; otherwise `error: …` on stderr, with
-/// the job file's snippet when stderr is a terminal.
+/// Prints an error once: a JSON log line under `--log-format json` (one per problem of a job file);
+/// otherwise `error: …` on stderr. A problem in a job file shows its line with a caret under the culprit
+/// and a hint: drawn by miette on a terminal, as plain text (rustc-style, stable for logs and tests)
+/// elsewhere, so its first line is always `error: FILE:LINE:COLUMN: …`.
 fn report(error: &Error, log: &LogArgs) {
+    let Error::Job(job) = error else {
+        if log.log_format == LogFormat::Json {
+            tracing::error!(exit_code = error.exit_code(), "{error}");
+        } else {
+            eprintln!("error: {error}");
+        }
+        return;
+    };
+    let problems = job.problems();
     if log.log_format == LogFormat::Json {
-        tracing::error!(exit_code = error.exit_code(), "{error}");
+        for problem in &problems {
+            let help = miette::Diagnostic::help(*problem).map(|h| h.to_string());
+            tracing::error!(exit_code = error.exit_code(), hint = help, "{problem}");
+        }
         return;
     }
-    if let Error::Job(job) = error
-        && std::io::stderr().is_terminal()
-    {
-        let mut rendered = String::new();
-        if miette::GraphicalReportHandler::new().render_report(&mut rendered, job).is_ok() {
-            eprint!("{rendered}");
-            return;
+    let terminal = std::io::stderr().is_terminal();
+    for problem in &problems {
+        if terminal {
+            let mut rendered = String::new();
+            if miette::GraphicalReportHandler::new().render_report(&mut rendered, *problem).is_ok() {
+                eprint!("{rendered}");
+                continue;
+            }
+        }
+        eprintln!("error: {problem}");
+        if let JobError::At(at) = problem {
+            eprint!("{}", at.snippet());
+        }
+        if let Some(help) = miette::Diagnostic::help(*problem) {
+            eprintln!("hint: {help}");
         }
     }
-    eprintln!("error: {error}");
-    if let Error::Job(job) = error
-        && let Some(help) = miette::Diagnostic::help(job)
-    {
-        eprintln!("hint: {help}");
+    if problems.len() > 1 {
+        eprintln!("{} problems in the job; nothing was sent", problems.len());
     }
 }
 

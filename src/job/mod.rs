@@ -2,12 +2,16 @@
 //! any request, and every problem is a [`JobError`] pointing at file:line:column (exit 2).
 //!
 //! Loading runs in steps, each in its own module: `decode` (bytes → tables), the job's name, `seeds`,
-//! `request` (the body as sent), `settings` (layered) and `output`.
+//! `request` (the body as sent, `countries` by name or code), `settings` (layered) and `output`. Every
+//! step records its problems and the next one goes on with what is valid, so one run shows them all.
 
+pub mod countries;
 mod decode;
 pub mod diagnostic;
+mod hints;
 mod output;
 pub mod request;
+mod schema;
 pub mod seeds;
 pub mod settings;
 
@@ -21,8 +25,9 @@ use crate::api::ValidationItem;
 use crate::api::body::{PageSize, SearchBody};
 use crate::sink::{Format, SinkOptions};
 pub use decode::MAX_JOB_FILE_BYTES;
+use decode::{Seg, path as key_path};
 pub use diagnostic::JobError;
-use diagnostic::Located;
+use diagnostic::{Located, Problems};
 pub use output::{DEFAULT_OUTPUT, Output};
 pub use request::{DEFAULT_PAGE_SIZE, Provenance, Search};
 pub use settings::{ApiSettings, LimitSettings, Origin, OutputSettings, Overrides, Settings};
@@ -85,48 +90,67 @@ pub fn load(path: &Path, context: &Context) -> Result<Job, JobError> {
     from_bytes(path, bytes, context)
 }
 
-/// Checks the bytes of a job file; `path` names it in errors and in the job.
+/// Checks the bytes of a job file; `path` names it in errors and in the job. Every problem found is in
+/// the error, in file order.
 pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job, JobError> {
     let text = decode::text(path, bytes)?;
     let located = Located { path, text: &text };
-    let file = decode::tables(&located)?;
-    let spans = decode::Spans::parse(&text);
-    let name = name(file.name.as_deref(), path, &located, &spans)?;
-    let seeds = seeds::collect(&file.seeds, &located, &spans)?;
-    let (search, page_size, provenance) = request::build(file.search, &seeds, |i| {
-        spans.at(&["search", "peopleFilters", "lookalikeLinkedinHandles"], Some(i))
-    })
-    .map_err(|(span, message)| located.error(span, message, None))?;
+    let mut problems = Problems::new(path);
+    let Some(decode::Decoded { file, spans, settings_text }) = decode::tables(&located, &mut problems) else {
+        return Err(stop(problems));
+    };
+    let name = problems.take(name(file.name.as_deref(), path, &located, &spans));
+    let seeds = seeds::collect(&file.seeds, &located, &spans, &mut problems);
+    let mut issues = Vec::new();
+    let (search, page_size, provenance) = request::build(file.search, &seeds, &mut issues);
+    for (at, message, help) in issues {
+        let full: Vec<Seg> = std::iter::once(Seg::from("search")).chain(at).collect();
+        problems.push(located.error(spans.at(&full), message, help));
+    }
     let seeds =
         search.body().people_filters.as_ref().and_then(|p| p.lookalike_linkedin_handles.clone()).unwrap_or_default();
 
     // The job's own base URL is checked even when a flag overrides it, like every other value in the file;
     // `run` would refuse it later, with no place to point at.
-    crate::api::client::parse_base_url(&file.api.base_url)
-        .map_err(|e| located.error(spans.at(&["api", "base_url"], None), e.to_string(), None))?;
+    if let Err(e) = crate::api::client::parse_base_url(&file.api.base_url) {
+        problems.push(located.error(spans.at(&key_path(&["api", "base_url"])), format!("api.base_url: {e}"), None));
+    }
 
     let user_text = match &context.user_settings {
         Some(user) if user.exists() => {
-            Some(std::fs::read_to_string(user).map_err(|source| JobError::Read { path: user.clone(), source })?)
+            problems.take(std::fs::read_to_string(user).map_err(|source| JobError::Read { path: user.clone(), source }))
         }
         _ => None,
     };
-    let settings::Layered { settings, origins } = settings::layer(&settings::Sources {
+    let layered = problems.take(settings::layer(&settings::Sources {
         user_file: context.user_settings.as_deref().zip(user_text.as_deref()),
-        job_file: (path, &text),
+        job_file: (path, &settings_text),
         environment: context.environment.clone(),
         overrides: &context.overrides,
-    })?;
+    }));
+    let Some(settings::Layered { settings, origins }) = layered else {
+        return Err(stop(problems));
+    };
     // A problem in a merged value points into the job file when the value came from there.
     let setting_error = |key: &str, index: Option<usize>, message: String| match origins.get(key) {
         Some(Origin::JobFile(_)) => {
-            let keys: Vec<&str> = key.split('.').collect();
-            located.error(spans.at(&keys, index), message, None)
+            let mut at: Vec<Seg> = key.split('.').map(Seg::from).collect();
+            at.extend(index.map(Seg::from));
+            located.error(spans.at(&at), format!("{key}: {message}"), None)
         }
         origin => JobError::Setting(format!("{key} (from {}): {message}", origin.unwrap_or(&Origin::Default))),
     };
-    let output = output::check(&settings.output, &name, &context.now, &setting_error)?;
+    let output = output::check(&settings.output, name.as_deref().unwrap_or("job"), &context.now, &setting_error);
+    let output = problems.take(output);
+    let (Some(name), Some(output), true) = (name, output, problems.is_empty()) else {
+        return Err(stop(problems));
+    };
     Ok(Job { name, file: path.to_owned(), search, page_size, seeds, provenance, settings, origins, output })
+}
+
+/// The problems that stop a job; a step that gave up always recorded why, but an error is never lost.
+fn stop(problems: Problems) -> JobError {
+    problems.finish().err().unwrap_or_else(|| JobError::Setting("the job file cannot be read as a job".to_owned()))
 }
 
 /// The job's name: `name`, else the file's stem. It names files and folders, so it is kept plain.
@@ -140,8 +164,8 @@ fn name(written: Option<&str>, path: &Path, located: &Located, spans: &decode::S
         || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
         return Err(located.error(
-            spans.at(&["name"], None),
-            format!("job name `{name}` must be letters, digits, `-`, `_` or `.` (it names files and folders)"),
+            spans.at(&key_path(&["name"])),
+            format!("name: job name `{name}` must be letters, digits, `-`, `_` or `.` (it names files and folders)"),
             written.is_none().then(|| "set `name = \"...\"` in the job file".to_owned()),
         ));
     }
