@@ -248,7 +248,7 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
             (sink.publish(&checkpoint.output)?, Published::Now)
         }
     };
-    let report = Report::new(&checkpoint, job.output.format, sha256);
+    let report = Report::new(&checkpoint, job.output.format, sha256, export.client.base_url().as_str());
     let report_path = report.write()?;
     state.clear()?;
     if let Some(shortfall) = report.shortfall.filter(|s| *s > 0 && !report.limit_reached) {
