@@ -167,7 +167,7 @@ impl Located<'_> {
         // The snippet needs only the lines around the error: a 100 MB file is not copied whole. Blank lines
         // stand in for the lines before, so the snippet's line numbers stay right.
         let (window, shift) = window(self.text, start, end);
-        let padding = "\n".repeat(line - 1);
+        let padding = "\n".repeat(self.text[..shift].matches('\n').count());
         let excerpt = excerpt(self.text, start, end);
         JobError::At(Box::new(At {
             file: self.path.display().to_string(),
@@ -222,7 +222,12 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
 fn window(text: &str, start: usize, end: usize) -> (&str, usize) {
     const AROUND: usize = 2_000;
     let from = floor_char_boundary(text, start.saturating_sub(AROUND));
-    let from = text[from..start].find('\n').map_or(from, |i| from + i + 1).min(start);
+    // Start at a line's start: past the first line break, unless the window starts the text or a line.
+    let from = if from == 0 || text[..from].ends_with('\n') {
+        from
+    } else {
+        text[from..start].find('\n').map_or(from, |i| from + i + 1).min(start)
+    };
     let to = floor_char_boundary(text, (end + AROUND).min(text.len()));
     let to = text[end..to].rfind('\n').map_or(to, |i| end + i).max(end);
     (&text[from..to], from)
@@ -239,7 +244,7 @@ fn excerpt(text: &str, start: usize, end: usize) -> Excerpt {
     let culprit = &text[start..end.min(line_start + line.len()).max(start)];
     let width = culprit.chars().count().clamp(1, WIDTH);
     // A long line (minified, or 4 MB of junk) shows only a stretch around the culprit.
-    let skip = before.saturating_sub(WIDTH / 2);
+    let skip = if line.chars().count() > WIDTH { before.saturating_sub(WIDTH / 2) } else { 0 };
     let shown: String = line.chars().skip(skip).take(WIDTH + width).collect();
     before -= skip;
     let line = if skip > 0 { format!("…{shown}") } else { shown };
@@ -268,6 +273,28 @@ mod tests {
         assert_eq!(located.line_column(10), (2, 4));
         let err = located.error(10..11, "bad", None);
         assert!(err.to_string().starts_with("j.toml:2:4: bad"), "{err}");
+    }
+
+    #[test]
+    fn snippets_show_the_line_and_a_caret_under_the_culprit() {
+        let text = "# job\n[search]\nsize = 0\npeopleFilters = {}\n";
+        let located = Located { path: Path::new("j.toml"), text };
+        let JobError::At(at) = located.error(22..23, "search.size must be between 1 and 10000, got 0", None) else {
+            panic!("an error at a place")
+        };
+        assert_eq!(at.snippet(), "3 | size = 0\n  |        ^\n");
+        // miette's drawing numbers the lines the same (a window that starts at the file's start).
+        let mut drawn = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .render_report(&mut drawn, at.as_ref())
+            .unwrap();
+        assert!(drawn.contains("[j.toml:3:8]") && drawn.contains("3 │ size = 0"), "{drawn}");
+        // A long line shows a stretch around the culprit.
+        let long = format!("x = \"{}\"\ny = 1\n", "a".repeat(500));
+        let located = Located { path: Path::new("j.toml"), text: &long };
+        let JobError::At(at) = located.error(300..301, "here", None) else { panic!() };
+        let line = at.snippet().lines().next().unwrap().to_owned();
+        assert!(line.starts_with("1 | …") && line.chars().count() < 120, "{line}");
     }
 
     #[test]

@@ -245,7 +245,10 @@ impl SeedsFile {
             .iter()
             .take(SHOWN_SKIPPED)
             .map(|s| {
-                let value: String = s.value.chars().take(60).collect();
+                let mut value: String = s.value.chars().take(60).collect();
+                if value.len() < s.value.len() {
+                    value.push('…');
+                }
                 if value.is_empty() {
                     format!("row {} ({})", s.row, s.reason)
                 } else {
