@@ -331,7 +331,7 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
                     job.search.request(job.page_size, None)
                 }
             };
-            println!("{}", serde_json::to_string_pretty(&body).expect("serializes"));
+            stdout(&format!("{}\n", serde_json::to_string_pretty(&body).expect("serializes")))?;
             if !cli.log.quiet {
                 eprintln!(
                     "{}: valid. Writes {} ({}), pages of {} people, {} seed(s). Each request after the first \
@@ -348,7 +348,7 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
         Command::Estimate(args) => run::estimate(args).await,
         Command::Config(args) => {
             let job = args.job.load()?;
-            print!("{}", run::describe_settings(&job, token(&args.token)?.is_some()));
+            stdout(&run::describe_settings(&job, token(&args.token)?.is_some()))?;
             Ok(())
         }
         Command::Sandbox(options) => Ok(crate::sandbox::serve_until_signal(options).await?),
@@ -359,6 +359,19 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
         Command::Manpage => clap_mangen::Man::new(Cli::command())
             .render(&mut std::io::stdout())
             .map_err(|e| Error::Usage(format!("cannot write the man page: {e}"))),
+    }
+}
+
+/// Writes what a command prints. A reader that went away (`validate job.toml | head`) is not an error;
+/// anything else the terminal or file refuses is.
+fn stdout(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Usage(format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(()),
     }
 }
 

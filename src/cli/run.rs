@@ -153,7 +153,7 @@ pub async fn estimate(args: EstimateArgs) -> Result<(), Error> {
     let job = args.job.load()?;
     let (client, _, _sandbox) = connect(&job, &args.api).await?;
     let estimate = export::estimate(&job, &client).await?;
-    print!("{}", describe_estimate(&job, &estimate));
+    super::stdout(&describe_estimate(&job, &estimate))?;
     if let Some(days) = estimate.days_needed() {
         tracing::warn!(
             "the export needs {} requests but only {} are left today; it cannot finish today (about {days} day(s) at this allowance); rerunning resumes",
