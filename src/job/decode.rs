@@ -21,6 +21,9 @@ use crate::api::body::SearchBody;
 /// which keeps tens of bytes of tokens per byte of dense input (8 MB of `=` lines took 590 MB).
 pub const MAX_JOB_FILE_BYTES: usize = 4 << 20;
 
+/// A job file past this size is checked for at most a few problems at once.
+const LARGE_JOB_FILE: usize = 256 << 10;
+
 /// The job file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,7 +137,9 @@ pub(super) fn tables<'a>(located: &Located<'a>, problems: &mut Problems) -> Opti
     let mut doc = parsed.clone();
     // Keys taken out because their value was wrong: a required one is then missing without a second error.
     let mut removed: Vec<Vec<Seg>> = Vec::new();
-    for _ in 0..MAX_PROBLEMS * 2 {
+    // Each round checks the whole document again: a few rounds for a file far larger than any job.
+    let rounds = if located.text.len() <= LARGE_JOB_FILE { MAX_PROBLEMS + 1 } else { 5 };
+    for _ in 0..rounds {
         let error = match JobFile::deserialize(toml::de::Deserializer::from(doc.clone())) {
             Ok(file) => {
                 let settings_text = settings_text(doc.into_inner());
@@ -165,6 +170,7 @@ pub(super) fn tables<'a>(located: &Located<'a>, problems: &mut Problems) -> Opti
             removed.push(at);
         }
     }
+    problems.push(JobError::Setting("… and perhaps more problems: fix these and check again".to_owned()));
     None
 }
 

@@ -357,6 +357,50 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
     }
 
     #[test]
+    fn five_mistakes_are_five_problems_in_file_order() {
+        let text = "nmae = \"x\"\n[search]\nsize = 0\npeopleFilters = { countries = [\"Denmrk\"], seniorities = [\"Manger\"] }\n[output]\ncolums = [\"id\"]\n";
+        let err = load_text(text).unwrap_err();
+        let places: Vec<String> = err
+            .problems()
+            .iter()
+            .map(|p| match p {
+                JobError::At(at) => format!("{}:{}", at.line, at.column),
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(places, ["1:1", "3:8", "4:32", "4:58", "6:1"]);
+        assert!(err.to_string().contains("search.size must be between 1 and 10000, got 0"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// Any edit of a valid job gives a job or located problems, never a panic, and every problem
+        /// draws its snippet.
+        #[test]
+        fn edited_jobs_never_panic(at in 0usize..400, cut in 0usize..6, insert in "[ -~\n\t\u{e5}\u{f8}\u{2028}]{0,8}") {
+            let valid = "name = \"nordic\"\n[search]\nsize = 100\npeopleFilters = { countries = [\"Denmark\", \"se\"], seniorities = [\"Manager\"], cities = [{ city = \"Aarhus\", country = \"dk\" }] }\ncompaniesFilters = { primaryLocations = { includeCountries = [\"UK\"], geolocation = { latitude = 1.0, longitude = 2.0, radius = 3 } } }\n[seeds]\nlinkedin = [\"dwight-schrute\"]\n[output]\ncolumns = [\"id\", \"name\"]\n[api]\nrequests_per_minute = 60\n[limits]\nmax_records = 10\n";
+            let mut at = at.min(valid.len());
+            while !valid.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut end = (at + cut).min(valid.len());
+            while !valid.is_char_boundary(end) {
+                end += 1;
+            }
+            let edited = format!("{}{insert}{}", &valid[..at], &valid[end..]);
+            if let Err(err) = from_bytes(Path::new("p.toml"), edited.into_bytes(), &context()) {
+                for problem in err.problems() {
+                    let _ = problem.to_string();
+                    if let JobError::At(at) = problem {
+                        let _ = at.snippet();
+                        let mut drawn = String::new();
+                        let _ = miette::GraphicalReportHandler::new().render_report(&mut drawn, at.as_ref());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn fingerprint_ignores_page_size_only() {
         let a = load_text("[search]\nsize = 10\npeopleFilters = { countries = [\"dk\"] }\n").unwrap();
         let b = load_text("[search]\nsize = 20\npeopleFilters = { countries = [\"dk\"] }\n").unwrap();

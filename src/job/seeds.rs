@@ -358,7 +358,12 @@ pub fn read_file(path: &Path, column: Option<&str>, problems: &mut Problems) -> 
         None => pick_column(&names, rows).ok_or_else(|| FileError::NoColumn { columns: names.clone() })?,
     };
 
-    let mut read = SeedsFile { seeds: Vec::new(), skipped: Vec::new(), column: names[index].clone(), delimiter };
+    let mut read = SeedsFile {
+        seeds: Vec::new(),
+        skipped: Vec::new(),
+        column: names.get(index).cloned().unwrap_or_else(|| "column 1".to_owned()),
+        delimiter,
+    };
     let mut bad = 0;
     // Rows as a spreadsheet numbers them: lines, blank ones included (csv's own count skips those).
     let (mut counted_to, mut line) = (0, 1u64);
@@ -457,7 +462,7 @@ fn pick_column(names: &[String], rows: &[csv::StringRecord]) -> Option<usize> {
 fn sniff(text: &str) -> (u8, usize) {
     let first = text.lines().next().unwrap_or_default();
     if let Some(sep) = first.trim_end().strip_prefix("sep=").or_else(|| first.trim_end().strip_prefix("SEP="))
-        && let [byte] = sep.as_bytes()
+        && let [byte @ (b',' | b';' | b'\t' | b'|')] = sep.as_bytes()
     {
         let skip = text.find('\n').map_or(text.len(), |i| i + 1);
         return (*byte, skip);
@@ -628,6 +633,35 @@ mod tests {
         assert_eq!((bom.column.as_str(), handles(&bom)), ("LinkedIn", vec!["pam-beesly"]));
         let empty = read_file_text("Name,LinkedIn URL\r\n", None).unwrap();
         assert!(empty.seeds.is_empty() && empty.skipped.is_empty());
+    }
+
+    proptest::proptest! {
+        /// Any text, however broken, gives seeds, skipped rows or located problems, never a panic.
+        #[test]
+        fn any_seeds_file_reads_without_panicking(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    ",", ";", "\t", "\"", "\n", "\r\n", "#", " ", "sep=;", "\u{feff}", "ø", "LinkedIn", "Company",
+                    "https://www.linkedin.com/in/", "linkedin.com/company/x", "linkedin.com/sales/lead/a,b", "pam-b",
+                    "N/A", "a b", "%FF", "%C3%B8",
+                ]),
+                0..40,
+            ),
+            column in proptest::option::of(proptest::sample::select(vec!["LinkedIn", "Company", "x"])),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.csv");
+            std::fs::write(&path, parts.concat()).unwrap();
+            let mut problems = Problems::new(Path::new("j.toml"));
+            let _ = read_file(&path, column, &mut problems);
+            if let Err(err) = problems.finish() {
+                for problem in err.problems() {
+                    if let JobError::At(at) = problem {
+                        let _ = at.snippet();
+                    }
+                }
+            }
+        }
     }
 
     #[test]
