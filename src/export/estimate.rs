@@ -105,8 +105,8 @@ pub async fn estimate(job: &Job, client: &Client) -> Result<Estimate, Error> {
     let mut probe_cost = meta.credits_used.unwrap_or(0.0);
     let before_explaining = tally.get().0;
     if total == 0 {
-        let prober = Prober { client, retrying: &retrying, sent: 0, cost: 0.0 };
-        let (explained, cost) = explain_zero(job, prober).await?;
+        let prober = Prober { client, retrying: &retrying, sent: 0, cost: 0.0, failed: None };
+        let (explained, cost) = explain_zero(job, prober).await;
         notes.extend(explained);
         probe_cost += cost;
     }
@@ -188,27 +188,37 @@ struct Prober<'a> {
     retrying: &'a Retrying<'a>,
     sent: u64,
     cost: f64,
+    /// Why a probe failed, if one did.
+    failed: Option<String>,
 }
 
 impl Prober<'_> {
-    /// The total of a body, or `None` once the probes are used up.
-    async fn total(&mut self, body: Value) -> Result<Option<u64>, Error> {
-        if self.sent >= MAX_EXPLAIN_PROBES {
-            return Ok(None);
+    /// The total of a body, or `None` once the probes are used up or one failed (the reason is kept:
+    /// a failed explanation does not fail the estimate, whose own request went through).
+    async fn total(&mut self, body: Value) -> Option<u64> {
+        if self.sent >= MAX_EXPLAIN_PROBES || self.failed.is_some() {
+            return None;
         }
         let mut body: SearchBody = serde_json::from_value(body).expect("a part of a valid body is valid");
         body.size = Some(PageSize::new(1).expect("1 is a page size"));
         self.sent += 1;
-        let meta = fetch_page(self.client, &body, &mut Discard, self.retrying).await?;
-        self.cost += meta.credits_used.unwrap_or(0.0);
-        Ok(Some(meta.total.unwrap_or(0)))
+        match fetch_page(self.client, &body, &mut Discard, self.retrying).await {
+            Ok(meta) => {
+                self.cost += meta.credits_used.unwrap_or(0.0);
+                Some(meta.total.unwrap_or(0))
+            }
+            Err(e) => {
+                self.failed = Some(Error::from(e).to_string());
+                None
+            }
+        }
     }
 }
 
 /// Why a search matches nobody: each filter is tried on its own (seeds left out), and the values of a
 /// list that alone matches nobody one by one, until a culprit is named or the probes run out. Returns
 /// the notes and what the probes cost.
-async fn explain_zero(job: &Job, mut prober: Prober<'_>) -> Result<(Vec<String>, f64), Error> {
+async fn explain_zero(job: &Job, mut prober: Prober<'_>) -> (Vec<String>, f64) {
     let body = serde_json::to_value(job.search.body()).expect("a body serializes");
     let mut filters = Vec::new();
     for section in ["peopleFilters", "companiesFilters"] {
@@ -226,17 +236,14 @@ async fn explain_zero(job: &Job, mut prober: Prober<'_>) -> Result<(Vec<String>,
     let mut notes = Vec::new();
     if filters.is_empty() {
         notes.push("Ocean reports nobody for this search, and it has no filter to loosen".to_owned());
-        return Ok((notes, prober.cost));
+        return (notes, prober.cost);
     }
     let mut culprits = 0;
     let mut out_of_probes = false;
     for (section, key, value) in &filters {
         // With one filter, the search itself (seeds aside) already said it matches nobody.
-        let alone = if filters.len() == 1 {
-            Some(0)
-        } else {
-            prober.total(json!({ *section: { key.as_str(): value } })).await?
-        };
+        let alone =
+            if filters.len() == 1 { Some(0) } else { prober.total(json!({ *section: { key.as_str(): value } })).await };
         match alone {
             None => {
                 out_of_probes = true;
@@ -249,7 +256,7 @@ async fn explain_zero(job: &Job, mut prober: Prober<'_>) -> Result<(Vec<String>,
         let items = value.as_array().filter(|items| items.len() > 1 && items.iter().all(Value::is_string));
         let mut named = false;
         for (i, item) in items.into_iter().flatten().enumerate() {
-            match prober.total(json!({ *section: { key.as_str(): [item] } })).await? {
+            match prober.total(json!({ *section: { key.as_str(): [item] } })).await {
                 Some(0) => {
                     notes.push(format!("{} = {item} matches nobody", name(section, key, Some(i))));
                     named = true;
@@ -272,10 +279,14 @@ async fn explain_zero(job: &Job, mut prober: Prober<'_>) -> Result<(Vec<String>,
         notes
             .push("each filter matches people on its own, but not all of them together: loosen one of them".to_owned());
     }
-    if out_of_probes {
-        notes.push(format!("(stopped after {MAX_EXPLAIN_PROBES} requests to find what matches nobody)"));
+    match &prober.failed {
+        Some(why) => notes.push(format!("(could not finish finding what matches nobody: {why})")),
+        None if out_of_probes => {
+            notes.push(format!("(stopped after {MAX_EXPLAIN_PROBES} requests to find what matches nobody)"))
+        }
+        None => {}
     }
-    Ok((notes, prober.cost))
+    (notes, prober.cost)
 }
 
 /// An empty list or table filters nothing.

@@ -142,7 +142,9 @@ pub(super) fn tables<'a>(located: &Located<'a>, problems: &mut Problems) -> Opti
     for _ in 0..rounds {
         let error = match JobFile::deserialize(toml::de::Deserializer::from(doc.clone())) {
             Ok(file) => {
-                let settings_text = settings_text(doc.into_inner());
+                // Never silently without the job's settings: the text as written, should the checked
+                // tables not turn back into text.
+                let settings_text = settings_text(doc.into_inner()).unwrap_or_else(|| located.text.to_owned());
                 return Some(Decoded { file, spans: Spans(Some(parsed)), settings_text });
             }
             Err(error) => error,
@@ -175,7 +177,7 @@ pub(super) fn tables<'a>(located: &Located<'a>, problems: &mut Problems) -> Opti
 }
 
 /// The settings tables of a checked document, as TOML text.
-fn settings_text(all: DeTable) -> String {
+fn settings_text(all: DeTable) -> Option<String> {
     let mut doc = DeTable::new();
     for (key, value) in all {
         if matches!(key.get_ref().as_ref(), "api" | "limits" | "output") {
@@ -183,7 +185,7 @@ fn settings_text(all: DeTable) -> String {
         }
     }
     let table = toml::Table::deserialize(toml::de::Deserializer::from(Spanned::new(0..0, doc)));
-    table.ok().and_then(|t| toml::to_string(&t).ok()).unwrap_or_default()
+    table.ok().and_then(|t| toml::to_string(&t).ok())
 }
 
 /// The key of a `missing field` error.
@@ -310,7 +312,11 @@ fn explain(located: &Located, span: Range<usize>, at: &[Seg], message: &str) -> 
 fn key_help(unknown: &str, candidates: &[String], at: &[Seg]) -> String {
     let list = if candidates.is_empty() { "none".to_owned() } else { candidates.join(", ") };
     let in_search = (at.len() > 1).then(|| at.first() == Some(&Seg::from("search")));
-    let elsewhere = schema::places_of(unknown, in_search);
+    // The key's own place, written in another case, is not "elsewhere".
+    let here: Vec<&str> = at.iter().filter_map(|s| if let Seg::Key(k) = s { Some(k.as_str()) } else { None }).collect();
+    let here = here.join(".");
+    let mut elsewhere = schema::places_of(unknown, in_search);
+    elsewhere.retain(|p| !p.eq_ignore_ascii_case(&here));
     match elsewhere.as_slice() {
         [] => match closest(unknown, candidates.iter().map(String::as_str)) {
             Some(close) => format!("did you mean `{close}`? Valid keys here: {list}"),
@@ -399,6 +405,9 @@ mod tests {
         assert!(found[0].contains("did you mean `limits.max_records`?"), "{found:?}");
         let found = problems_of("[search]\nexcludeCountries = [\"dk\"]\n");
         assert!(found[0].contains("`search.peopleFilters.excludeCountries` or"), "{found:?}");
+        // The right table, the wrong case: the key here is meant.
+        let found = problems_of("[search]\npeopleFilters = { Countries = [\"dk\"] }\n");
+        assert!(found[0].contains("did you mean `countries`? Valid keys here"), "{found:?}");
     }
 
     #[test]

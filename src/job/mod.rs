@@ -370,6 +370,12 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
             .collect();
         assert_eq!(places, ["1:1", "3:8", "4:32", "4:58", "6:1"]);
         assert!(err.to_string().contains("search.size must be between 1 and 10000, got 0"), "{err}");
+        // A bad setting is one problem at its place, not a second one from the settings layers.
+        let err =
+            load_text("[search]\n[api]\ntimeout_secs = 0\nmax_retries = -1\n[limits]\nmax_records = 0\n").unwrap_err();
+        let shown: Vec<String> = err.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 3, "{shown:#?}");
+        assert!(shown.iter().all(|p| p.contains("my-job.toml:")), "{shown:#?}");
     }
 
     proptest::proptest! {
