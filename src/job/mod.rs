@@ -100,7 +100,7 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
         return Err(stop(problems));
     };
     let name = problems.take(name(file.name.as_deref(), path, &located, &spans));
-    let seeds = seeds::collect(&file.seeds, &located, &spans, &mut problems);
+    let (seeds, warnings) = seeds::collect(&file.seeds, &located, &spans, &mut problems);
     let mut issues = Vec::new();
     let (search, page_size, provenance) = request::build(file.search, &seeds, &mut issues);
     for (at, message, help) in issues {
@@ -145,6 +145,10 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
     let (Some(name), Some(output), true) = (name, output, problems.is_empty()) else {
         return Err(stop(problems));
     };
+    // Only for a job that loads: a job with problems shows those first, and only those.
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     Ok(Job { name, file: path.to_owned(), search, page_size, seeds, provenance, settings, origins, output })
 }
 

@@ -4,7 +4,8 @@
 //! A seeds file is whatever a CRM exports (HubSpot, Salesforce, Pipedrive, a spreadsheet): comma-,
 //! semicolon- or tab-separated, with or without a byte-order mark, any line ends. The column of
 //! LinkedIn person profiles is found by content or header (or named by `[seeds] column`); rows that are
-//! not person profiles (Sales Navigator leads, company pages, blanks) are skipped and listed. Seeds
+//! not person profiles (Sales Navigator leads, company pages, blanks) are skipped and listed (a warning
+//! once the job loads, or the hint of the error when nothing is left). Seeds
 //! written in the job file itself are held to the stricter rule: each must be a profile.
 
 use std::io::Read;
@@ -31,8 +32,9 @@ pub(super) fn collect(
     job: &Located,
     spans: &Spans,
     problems: &mut Problems,
-) -> Vec<(String, String)> {
+) -> (Vec<(String, String)>, Vec<String>) {
     let mut seeds = Vec::new();
+    let mut warnings = Vec::new();
     for (i, raw) in table.linkedin.iter().flatten().enumerate() {
         match normalise(raw) {
             Ok(handle) => seeds.push((handle, format!("seeds.linkedin[{i}]"))),
@@ -56,15 +58,14 @@ pub(super) fn collect(
             Err(FileError::TooLarge) => problems.push(job.error(
                 file_span,
                 format!(
-                    "seeds.file: {} is larger than {} MiB; a seeds file lists example people (a few to a few thousand): is it the right file?",
-                    full.display(),
+                    "seeds.file: {shown} is larger than {} MiB; a seeds file lists example people (a few to a few thousand): is it the right file?",
                     MAX_SEEDS_FILE_BYTES >> 20
                 ),
                 Some("export only the people to find lookalikes of, with their LinkedIn profile URLs".to_owned()),
             )),
             Err(FileError::NoColumn { columns }) => problems.push(job.error(
                 file_span,
-                format!("seeds.file: {} has no column of LinkedIn profile URLs or handles", full.display()),
+                format!("seeds.file: {shown} has no column of LinkedIn profile URLs or handles"),
                 Some(format!(
                     "its columns are {}; name the one to use with `column = \"...\"` under [seeds]",
                     columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
@@ -79,30 +80,30 @@ pub(super) fn collect(
                 };
                 problems.push(job.error(
                     spans.at(&path(&["seeds", "column"])),
-                    format!("seeds.column: {} has no column `{written}`", full.display()),
+                    format!("seeds.column: {shown} has no column `{written}`"),
                     Some(help),
                 ));
             }
             Err(FileError::Bad) => {}
             Ok(read) => {
-                if !read.skipped.is_empty() {
-                    tracing::warn!("{}", read.skipped_summary(&shown.to_string()));
-                }
                 if read.seeds.is_empty() {
                     let what = if read.skipped.is_empty() {
                         "no rows".to_owned()
                     } else {
                         format!("{} row(s), none a person profile", read.skipped.len())
                     };
+                    let skipped =
+                        if read.skipped.is_empty() { String::new() } else { format!(" (skipped: {})", read.skipped_rows()) };
                     problems.push(job.error(
                         file_span,
                         format!("seeds.file: {shown} holds no seed ({what} in column `{}`)", read.column),
-                        Some(
-                            "a lookalike search needs at least one LinkedIn person profile (linkedin.com/in/…); \
+                        Some(format!(
+                            "a lookalike search needs at least one LinkedIn person profile (linkedin.com/in/…){skipped}; \
                              remove `file` from [seeds] for a plain filter search"
-                                .to_owned(),
-                        ),
+                        )),
                     ));
+                } else if !read.skipped.is_empty() {
+                    warnings.push(read.skipped_summary(&shown.to_string()));
                 }
                 seeds.extend(
                     read.seeds.into_iter().map(|(handle, row)| (handle, format!("seeds.file ({shown}, row {row})"))),
@@ -122,7 +123,7 @@ pub(super) fn collect(
             ),
         );
     }
-    seeds
+    (seeds, warnings)
 }
 
 /// The handle of a LinkedIn profile, from a handle or a profile URL:
@@ -240,6 +241,17 @@ pub struct SeedsFile {
 impl SeedsFile {
     /// The warning about skipped rows: how many, and the first few with their rows.
     pub fn skipped_summary(&self, file: &str) -> String {
+        format!(
+            "seeds file {file}: skipped {} row(s) of column `{}` that are not LinkedIn person profiles, using the other {}: {}",
+            self.skipped.len(),
+            self.column,
+            self.seeds.len(),
+            self.skipped_rows()
+        )
+    }
+
+    /// The first few skipped rows, each with its row number and why, and how many more.
+    pub fn skipped_rows(&self) -> String {
         let shown: Vec<String> = self
             .skipped
             .iter()
@@ -258,13 +270,7 @@ impl SeedsFile {
             .collect();
         let more = self.skipped.len().saturating_sub(SHOWN_SKIPPED);
         let more = if more > 0 { format!("; and {more} more") } else { String::new() };
-        format!(
-            "seeds file {file}: skipped {} row(s) of column `{}` that are not LinkedIn person profiles, using the other {}: {}{more}",
-            self.skipped.len(),
-            self.column,
-            self.seeds.len(),
-            shown.join("; ")
-        )
+        format!("{}{more}", shown.join("; "))
     }
 }
 

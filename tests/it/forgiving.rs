@@ -152,9 +152,12 @@ fn seeds_files_that_give_no_seed_are_refused_never_a_filter_search() {
     // Only Sales Navigator links: listed as skipped, and refused.
     let world = crm_world("sales-navigator-only.csv", "");
     let (stderr, log) = refused_with_log(&world, "seeds.toml");
+    assert!(stderr.starts_with("error: seeds.toml:5:8: "), "the error comes first: {stderr}");
     assert!(stderr.contains("holds no seed (2 row(s), none a person profile"), "{stderr}");
-    assert!(log.contains("skipped 2 row(s)") && log.contains("row 2 ") && log.contains("row 3 "), "{log}");
-    assert!(log.contains("(a Sales Navigator link, not a public profile)"), "{log}");
+    let hint = stderr.lines().find(|l| l.starts_with("hint: ")).unwrap();
+    assert!(hint.contains("row 2 ") && hint.contains("row 3 "), "{hint}");
+    assert!(hint.contains("(a Sales Navigator link, not a public profile)"), "{hint}");
+    assert_eq!(log, "", "a job that does not load only shows its problems");
     // An empty [seeds] list is no lookalike search either.
     let world = World::new(10, |_| {});
     world.write("empty.toml", "[search]\n[seeds]\nlinkedin = []\n");
