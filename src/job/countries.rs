@@ -52,11 +52,6 @@ pub fn resolve(written: &str) -> Result<&'static str, Unknown> {
     }
 }
 
-/// The English name of an alpha-2 code from [`resolve`].
-pub fn name(code: &str) -> Option<&'static str> {
-    COUNTRIES.iter().find(|row| row.0 == code).map(|row| row.2)
-}
-
 /// Up to three countries whose codes or names look most like `key`.
 fn closest(key: &str) -> Vec<(&'static str, &'static str)> {
     if key.is_empty() {
@@ -186,6 +181,5 @@ mod tests {
                 }
             }
         }
-        assert_eq!(name("gb"), Some("United Kingdom"));
     }
 }

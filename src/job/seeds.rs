@@ -513,20 +513,20 @@ pub fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {
     *items = kept;
 }
 
-/// For tests and tools: the seeds of a file as `read_file` finds them, or the first problem.
-pub fn read_path(path: &Path, column: Option<&str>) -> Result<SeedsFile, String> {
-    let mut problems = Problems::new(Path::new(""));
-    let read = read_file(path, column, &mut problems);
-    match (read, problems.finish()) {
-        (Ok(read), Ok(())) => Ok(read),
-        (_, Err(e)) => Err(e.to_string()),
-        (Err(e), Ok(())) => Err(format!("{e:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The seeds of a file as `read_file` finds them, or its problems.
+    fn read_path(path: &Path, column: Option<&str>) -> Result<SeedsFile, String> {
+        let mut problems = Problems::new(Path::new(""));
+        let read = read_file(path, column, &mut problems);
+        match (read, problems.finish()) {
+            (Ok(read), Ok(())) => Ok(read),
+            (_, Err(e)) => Err(e.to_string()),
+            (Err(e), Ok(())) => Err(format!("{e:?}")),
+        }
+    }
 
     #[test]
     fn urls_become_handles() {
