@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::api::SeedStatuses;
 use crate::durable;
-use crate::fetch::Cursor;
 use crate::job::{Job, Spent};
+use crate::plan::{Plan, Stage};
 use crate::sink::{Format, Position};
 
 /// The endpoint name of a checkpoint written by a `--sandbox` run (a real run names the API's base URL).
@@ -72,14 +72,13 @@ pub struct Checkpoint {
     /// RFC 3339.
     pub started_at: String,
     pub resumes: u32,
-    /// The walk's cursor; once it is done, only publishing the file is left.
-    pub cursor: Cursor,
+    /// The parts of the search and each part's cursor; once every part is walked (or a limit is reached),
+    /// only publishing the file is left.
+    pub plan: Plan,
     /// The walk stopped at `max_records` or `max_credits`.
     pub limit_reached: bool,
     pub position: Position,
     pub counters: Counters,
-    /// `total` of the latest page.
-    pub last_total: Option<u64>,
     pub seed_statuses: SeedStatuses,
     pub include_domains_statuses: BTreeMap<String, String>,
     pub redirect_map: BTreeMap<String, String>,
@@ -98,11 +97,10 @@ impl Checkpoint {
             output: output.to_owned(),
             started_at: jiff::Timestamp::now().to_string(),
             resumes: 0,
-            cursor: Cursor::default(),
+            plan: Plan::new(job.window()),
             limit_reached: false,
             position,
             counters,
-            last_total: None,
             seed_statuses: SeedStatuses::default(),
             include_domains_statuses: BTreeMap::new(),
             redirect_map: BTreeMap::new(),
@@ -112,6 +110,11 @@ impl Checkpoint {
     /// The partial file beside the output.
     pub fn partial(&self) -> PathBuf {
         partial_path(&self.output)
+    }
+
+    /// Whether the walk is over: every part walked, or a limit reached.
+    pub fn walk_done(&self) -> bool {
+        self.limit_reached || self.plan.done()
     }
 
     /// What the export has written and spent, for the size of its next request.
@@ -266,12 +269,28 @@ pub struct Report {
     pub returned: u64,
     pub duplicates: u64,
     pub without_id: u64,
-    /// `total` as the API last reported it.
+    /// `total` of the whole search, as the API reported it.
     pub total: Option<u64>,
-    /// `total` minus the people the API returned, when it reported a total (duplicates and people without
-    /// an id count as returned: they came, they just were not written).
+    /// For each part walked, its `total` minus the people the API returned for it, summed, when the API
+    /// reported totals (duplicates and people without an id count as returned: they came, they just were
+    /// not written).
     pub shortfall: Option<i64>,
     pub limit_reached: bool,
+    /// Every person of `total` was exported, or the limits explain the gap.
+    pub complete: bool,
+    /// Why not, when not.
+    pub incomplete: Vec<String>,
+    /// `api`: the API's order (the search was not split); `per part`: the API's order within each part,
+    /// parts in the order of `parts`.
+    pub order: String,
+    /// The window the plan split to (configured, or learned where the API stopped), and how.
+    pub result_window: Option<u64>,
+    pub window_learned: bool,
+    /// `size: 1` requests spent on planning.
+    pub probes: u64,
+    /// Every part that was fetched from: the whole search, and the parts it was split into (a part split
+    /// further is listed with `split`, for the pages it had before).
+    pub parts: Vec<PartReport>,
     pub seed_statuses: SeedStatuses,
     #[serde(rename = "includeDomainsStatuses")]
     pub include_domains_statuses: BTreeMap<String, String>,
@@ -281,12 +300,46 @@ pub struct Report {
     pub sha256: String,
 }
 
+/// One part of a search in the report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartReport {
+    /// The filters the part adds to the search (`country in dk, se; no company size`).
+    pub filters: String,
+    pub total: Option<u64>,
+    /// People its pages returned, duplicates included.
+    pub returned: u64,
+    /// New people it added to the output.
+    pub exported: u64,
+    /// `total` minus `returned`.
+    pub shortfall: u64,
+    /// The part was split further; what it `exported` came from its own first pages, before the split.
+    pub split: bool,
+}
+
 impl Report {
     /// The report of a completed export whose published file has this format and SHA-256, fetched from
     /// `base_url`.
     pub fn new(checkpoint: &Checkpoint, format: Format, sha256: String, base_url: &str) -> Report {
         let c = checkpoint;
-        let total = c.last_total;
+        let plan = &c.plan;
+        let total = plan.parts[0].total;
+        let leaves: Vec<_> = plan.leaves().collect();
+        let shortfall = leaves.iter().map(|p| p.total.map(|t| t as i64 - p.returned as i64)).sum::<Option<i64>>();
+        let mut incomplete: Vec<String> = plan.gaps.clone();
+        for part in leaves.iter().filter(|p| p.shortfall() > 0) {
+            incomplete.push(format!(
+                "{}: the API delivered {} of {} people",
+                part.slice.describe(),
+                part.returned,
+                part.total.unwrap_or(0)
+            ));
+        }
+        for part in &plan.unsplittable {
+            incomplete.push(format!("{part}: above the result window, and nothing left to split it by"));
+        }
+        if c.limit_reached {
+            incomplete.clear();
+        }
         Report {
             job: c.job.clone(),
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -305,8 +358,27 @@ impl Report {
             duplicates: c.position.duplicates,
             without_id: c.position.without_id,
             total,
-            shortfall: total.map(|t| t as i64 - c.counters.returned as i64),
+            shortfall,
             limit_reached: c.limit_reached,
+            complete: incomplete.is_empty(),
+            incomplete,
+            order: if plan.split() { "per part" } else { "api" }.to_owned(),
+            result_window: plan.window,
+            window_learned: plan.window_learned,
+            probes: plan.probes,
+            parts: plan
+                .parts
+                .iter()
+                .filter(|p| p.pages > 0)
+                .map(|p| PartReport {
+                    filters: p.slice.describe(),
+                    total: p.total,
+                    returned: p.returned,
+                    exported: p.written,
+                    shortfall: p.shortfall(),
+                    split: matches!(p.stage, Stage::Split { .. }),
+                })
+                .collect(),
             seed_statuses: c.seed_statuses.clone(),
             include_domains_statuses: c.include_domains_statuses.clone(),
             redirect_map: c.redirect_map.clone(),
@@ -346,7 +418,7 @@ mod tests {
         };
         let job = crate::job::load(&path, &context).unwrap();
         let mut c = Checkpoint::new(&job, "sandbox", Path::new("/out/x.csv"), Position::default(), Counters::default());
-        c.cursor.next = Some("abc".into());
+        c.plan.parts[0].cursor.next = Some("abc".into());
         c.counters.pages = 3;
         c
     }

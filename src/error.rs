@@ -5,6 +5,7 @@ use crate::api::{ApiError, Detail, EndpointError};
 use crate::checkpoint::CheckpointError;
 use crate::fetch::{FetchError, PageFailure, Signal};
 use crate::job::{Job, JobError};
+use crate::plan::PlanError;
 use crate::sandbox::SandboxError;
 use crate::sink::SinkError;
 
@@ -32,6 +33,12 @@ pub enum Error {
     /// Fetching stopped: the API refused, stayed down, asked for too long a wait or looped, or a signal came.
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// Splitting the search would take more parts than `limits.max_partitions`.
+    #[error("{0}; the pages bought so far are kept, so a rerun after raising the limit resumes")]
+    Plan(#[from] PlanError),
+    /// The file was published, but the API would not deliver every person its total counts.
+    #[error("the export is incomplete: {0}")]
+    Incomplete(String),
     /// The API refused the request itself (a 4xx other than 402 and 429), each problem at the job key it
     /// came from.
     #[error("the API rejected the request with {status}:\n{detail}")]
@@ -56,7 +63,13 @@ impl From<std::convert::Infallible> for Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Job(_) | Error::Usage(_) | Error::Endpoint(_) | Error::Sandbox(_) | Error::JobChanged { .. } => 2,
+            Error::Job(_)
+            | Error::Usage(_)
+            | Error::Endpoint(_)
+            | Error::Sandbox(_)
+            | Error::JobChanged { .. }
+            | Error::Plan(_) => 2,
+            Error::Incomplete(_) => 8,
             // The lock is taken: 6. A damaged checkpoint: 2 (fix or --fresh). Anything the disk refused: 7.
             Error::State(CheckpointError::Locked { .. }) => 6,
             Error::State(CheckpointError::Corrupt { .. }) => 2,

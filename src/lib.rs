@@ -19,6 +19,7 @@ pub mod error;
 pub mod export;
 pub mod fetch;
 pub mod job;
+pub mod plan;
 pub use ocean_sandbox as sandbox;
 pub mod sink;
 

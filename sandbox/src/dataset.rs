@@ -12,33 +12,21 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use crate::dice::{Dice, Stream, mix};
+use crate::permute::{key32, key64, person_id, unpermute32, unpermute64};
+pub use crate::profile::FIXED_HANDLES;
+use crate::profile::{
+    Company, Experience, Funding, Headline, LONG_SUMMARY_BLOCKS, Location, NameRef, Person, Phone, Stamp, Summary,
+    Tags, TitleRef, Traits, Val, push_handle,
+};
 use crate::render::{self, Projection};
-use crate::vocab::{self, COUNTRIES, Country, Name, Title};
+use crate::vocab::{self, COUNTRIES, Name};
 
 /// Size of the company pool. It is fixed, not derived from the number of people, so that person i does not
 /// depend on the dataset size.
 pub const COMPANIES: u32 = 2048;
-
-/// LinkedIn handles of people 0..4 of every dataset: the handles of Ocean's documentation examples, so
-/// example job files find their seeds.
-pub const FIXED_HANDLES: [&str; 4] = ["michael-scott-13532", "dwight-schrute", "jim-halpert-5343", "toby-67832"];
-
-const FIXED_PEOPLE: [(Name, Name, &str); 4] = [
-    (("Michael", "michael"), ("Scott", "scott"), "Regional Manager"),
-    (("Dwight", "dwight"), ("Schrute", "schrute"), "Assistant to the Regional Manager"),
-    (("Jim", "jim"), ("Halpert", "halpert"), "Sales Representative"),
-    (("Toby", "toby"), ("Flenderson", "flenderson"), "HR Representative"),
-];
-
-const FIXED_TITLES: [Title; 4] = [
-    Title { text: FIXED_PEOPLE[0].2, english: None, seniority: "Manager", department: "Management" },
-    Title { text: FIXED_PEOPLE[1].2, english: None, seniority: "Other", department: "Sales" },
-    Title { text: FIXED_PEOPLE[2].2, english: None, seniority: "Other", department: "Sales" },
-    Title { text: FIXED_PEOPLE[3].2, english: None, seniority: "Other", department: "HR" },
-];
 
 /// Person i as JSON, every field included. The company pool of the last (seed, hostile share) asked for is
 /// kept, so computing the ground truth of many people this way stays cheap.
@@ -400,126 +388,9 @@ fn distinct_mask(d: &mut Dice, count: usize, len: usize) -> u32 {
     mask
 }
 
-// --- permutations: ids and handle suffixes are bijections of the index, so they are unique and can be
-// turned back into the index without a lookup table. ---
-
-fn key64(seed: u64) -> u64 {
-    mix(seed ^ 0x1d5)
-}
-
-fn key32(seed: u64) -> u32 {
-    mix(seed ^ 0x4a7d) as u32
-}
-
-const M64: [u64; 2] = [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f];
-const M32: [u32; 2] = [0x85eb_ca6b, 0xc2b2_ae35];
-
-const fn inverse64(m: u64) -> u64 {
-    let mut x = m;
-    let mut i = 0;
-    while i < 5 {
-        x = x.wrapping_mul(2u64.wrapping_sub(m.wrapping_mul(x)));
-        i += 1;
-    }
-    x
-}
-
-const fn inverse32(m: u32) -> u32 {
-    let mut x = m;
-    let mut i = 0;
-    while i < 4 {
-        x = x.wrapping_mul(2u32.wrapping_sub(m.wrapping_mul(x)));
-        i += 1;
-    }
-    x
-}
-
-fn unxorshift64(y: u64, s: u32) -> u64 {
-    let mut x = y;
-    let mut shift = s;
-    while shift < 64 {
-        x ^= y >> shift;
-        shift += s;
-    }
-    x
-}
-
-fn unxorshift32(y: u32, s: u32) -> u32 {
-    let mut x = y;
-    let mut shift = s;
-    while shift < 32 {
-        x ^= y >> shift;
-        shift += s;
-    }
-    x
-}
-
-fn permute64(key: u64, x: u64) -> u64 {
-    let mut x = (x ^ key).wrapping_mul(M64[0]);
-    x ^= x >> 32;
-    x = x.wrapping_mul(M64[1]);
-    x ^= x >> 29;
-    x.wrapping_add(key.rotate_left(17))
-}
-
-fn unpermute64(key: u64, y: u64) -> u64 {
-    let mut x = unxorshift64(y.wrapping_sub(key.rotate_left(17)), 29);
-    x = unxorshift64(x.wrapping_mul(inverse64(M64[1])), 32);
-    x.wrapping_mul(inverse64(M64[0])) ^ key
-}
-
-fn permute32(key: u32, x: u32) -> u32 {
-    let mut x = (x ^ key).wrapping_mul(M32[0]);
-    x ^= x >> 16;
-    x = x.wrapping_mul(M32[1]);
-    x ^= x >> 13;
-    x.wrapping_add(key.rotate_left(7))
-}
-
-fn unpermute32(key: u32, y: u32) -> u32 {
-    let mut x = unxorshift32(y.wrapping_sub(key.rotate_left(7)), 13);
-    x = unxorshift32(x.wrapping_mul(inverse32(M32[1])), 16);
-    x.wrapping_mul(inverse32(M32[0])) ^ key
-}
-
-fn person_id(seed: u64, index: u64) -> u64 {
-    permute64(key64(seed), index)
-}
-
-// --- traits ---
-
-/// The attributes filters and similarity look at, as the person's JSON shows them.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Traits {
-    pub index: u64,
-    pub hostile: bool,
-    pub company: u32,
-    /// `false` when the person's `company` is `null`.
-    pub company_visible: bool,
-    pub country: Option<u8>,
-    place: u8,
-    pub title: Option<TitleRef>,
-    pub seniorities: Tags,
-    pub departments: Tags,
-    first: NameRef,
-    last: NameRef,
-}
+// --- drawing: how each part of a profile is drawn from the dice ---
 
 impl Traits {
-    pub fn country_code(&self) -> Option<&'static str> {
-        self.country.map(|c| COUNTRIES[usize::from(c)].0.code)
-    }
-
-    pub fn country(&self) -> Option<&'static Country> {
-        self.country.map(|c| &COUNTRIES[usize::from(c)].0)
-    }
-
-    /// (subdivision code, subdivision name, city); people without a country live where their company is.
-    pub fn place(&self, company: &Company) -> (&'static str, &'static str, &'static str) {
-        let country = self.country.map_or(usize::from(company.country), usize::from);
-        COUNTRIES[country].0.places[usize::from(self.place)]
-    }
-
     /// People 0..4 are the Dunder Mifflin staff of Ocean's examples: ordinary, American, one company.
     fn fix_office_person(&mut self) {
         let i = self.index as usize;
@@ -536,86 +407,18 @@ impl Traits {
     }
 }
 
-/// A list of enum values shown as `null`, `[]` or a list (bit i = value i of the enum).
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Tags {
-    Null,
-    List(u32),
-}
-
 impl Tags {
+    /// About 12 % of people have none (8 % `null`, 4 % `[]`), so a "value missing" partition of a
+    /// seniority or department split is small but never empty; 12 % have a second value. Rolls 0, 1 and 5
+    /// draw nothing more, so which rolls mean "none" does not shift anyone's later draws.
     fn draw(d: &mut Dice, main: u32, len: usize) -> Tags {
         match d.below(25) {
-            0 => Tags::Null,
+            0 | 5 => Tags::Null,
             1 => Tags::List(0),
             2..=4 => Tags::List(main | 1 << d.index(len)),
             _ => Tags::List(main),
         }
     }
-
-    pub fn mask(self) -> u32 {
-        match self {
-            Tags::Null => 0,
-            Tags::List(m) => m,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum TitleRef {
-    Plain(u8),
-    Hostile(u8),
-    Office(u8),
-}
-
-/// A title with what filters need precomputed: its lowercase words and its enum bits.
-pub(crate) struct TitleInfo {
-    pub title: &'static Title,
-    pub words: Vec<String>,
-    seniority_bit: u32,
-    department_bit: u32,
-}
-
-static TITLE_INFO: LazyLock<[Vec<TitleInfo>; 3]> = LazyLock::new(|| {
-    let info = |title: &'static Title| {
-        let bit = |list: &[&str], name: &str| {
-            1 << list.iter().position(|v| *v == name).expect("title tags are schema enum values")
-        };
-        TitleInfo {
-            title,
-            words: words(title.text),
-            seniority_bit: bit(&vocab::SENIORITIES, title.seniority),
-            department_bit: bit(&vocab::DEPARTMENTS, title.department),
-        }
-    };
-    [
-        vocab::TITLES.iter().map(info).collect(),
-        vocab::HOSTILE_TITLES.iter().map(info).collect(),
-        FIXED_TITLES.iter().map(info).collect(),
-    ]
-});
-
-impl TitleRef {
-    pub fn info(self) -> &'static TitleInfo {
-        let (list, i) = match self {
-            TitleRef::Plain(i) => (0, i),
-            TitleRef::Hostile(i) => (1, i),
-            TitleRef::Office(i) => (2, i),
-        };
-        &TITLE_INFO[list][usize::from(i)]
-    }
-}
-
-/// The words of a text for keyword matching: maximal runs of letters and digits, lowercased.
-pub(crate) fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
-}
-
-#[derive(Clone, Copy, Debug)]
-enum NameRef {
-    Plain(u8, u8),
-    Hostile(u8),
-    Office(u8),
 }
 
 impl NameRef {
@@ -626,74 +429,6 @@ impl NameRef {
             NameRef::Plain(pool as u8, d.index(plain[pool].len()) as u8)
         }
     }
-
-    fn get(self, plain: &[&[Name]; 6], hostile: &'static [Name], office: fn(usize) -> Name) -> Name {
-        match self {
-            NameRef::Plain(pool, i) => plain[usize::from(pool)][usize::from(i)],
-            NameRef::Hostile(i) => hostile[usize::from(i)],
-            NameRef::Office(i) => office(usize::from(i)),
-        }
-    }
-}
-
-impl Traits {
-    pub fn first_name(&self) -> Name {
-        self.first.get(&vocab::FIRST_NAMES, &vocab::HOSTILE_FIRST_NAMES, |i| FIXED_PEOPLE[i].0)
-    }
-
-    pub fn last_name(&self) -> Name {
-        self.last.get(&vocab::LAST_NAMES, &vocab::HOSTILE_LAST_NAMES, |i| FIXED_PEOPLE[i].1)
-    }
-}
-
-/// Appends the LinkedIn handle of a person: the examples' handles for people 0..4, else
-/// `<first>-<last>-<8 hex digits>` where the digits are a bijection of the index (so handles are unique
-/// and lead back to the index).
-pub(crate) fn push_handle(out: &mut String, seed: u64, t: &Traits) {
-    if let Some(fixed) = FIXED_HANDLES.get(t.index as usize) {
-        out.push_str(fixed);
-        return;
-    }
-    out.push_str(t.first_name().1);
-    out.push('-');
-    out.push_str(t.last_name().1);
-    out.push('-');
-    out.push_str(Digits::new(u64::from(permute32(key32(seed), t.index as u32)), 8, 16).as_str());
-}
-
-/// The digits of a number, zero-padded, on the stack (ids, handles, dates and phone numbers are built
-/// from them without `fmt`).
-pub(crate) struct Digits {
-    buf: [u8; 24],
-    start: usize,
-}
-
-impl Digits {
-    pub fn new(mut n: u64, width: usize, radix: u64) -> Digits {
-        const SYMBOLS: &[u8; 16] = b"0123456789abcdef";
-        let mut buf = [b'0'; 24];
-        let mut start = buf.len();
-        while n > 0 || start == buf.len() {
-            start -= 1;
-            buf[start] = SYMBOLS[(n % radix) as usize];
-            n /= radix;
-        }
-        Digits { buf, start: start.min(buf.len().saturating_sub(width)) }
-    }
-
-    pub fn as_str(&self) -> &str {
-        // Only ASCII digits are ever written.
-        std::str::from_utf8(&self.buf[self.start..]).unwrap_or_default()
-    }
-}
-
-/// A UTC date, with a time of day for timestamps (days stop at 28, so every draw is a real date).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Stamp {
-    pub year: u16,
-    pub month: u8,
-    pub day: u8,
-    pub time: Option<(u8, u8, u8)>,
 }
 
 impl Stamp {
@@ -708,42 +443,9 @@ impl Stamp {
             time: Some((d.below(24) as u8, d.below(60) as u8, d.below(60) as u8)),
         }
     }
-
-    pub fn date(year: u16, month: u8, day: u8) -> Stamp {
-        Stamp { year, month, day, time: None }
-    }
-}
-
-// --- companies ---
-
-pub(crate) struct Company {
-    pub name: Cow<'static, str>,
-    pub domain: String,
-    pub stem: String,
-    pub country: u8,
-    pub size: Option<usize>,
-    pub employees: Option<u64>,
-    pub revenue: Option<usize>,
-    pub industries: u32,
-    pub technologies: Option<u32>,
-    pub funding: Option<Funding>,
-    pub logo: bool,
-    /// The full `company` object as JSON, rendered once (most responses carry it whole).
-    pub json: Vec<u8>,
-}
-
-pub(crate) struct Funding {
-    pub date: Option<(u16, u8, u8)>,
-    pub kind: &'static str,
-    pub raised: Option<u64>,
-    pub crunchbase: bool,
 }
 
 impl Company {
-    pub fn size(&self) -> Option<&'static str> {
-        self.size.map(|s| vocab::COMPANY_SIZES[s].0)
-    }
-
     fn generate(seed: u64, c: u32) -> Company {
         let mut d = Dice::new(seed, Stream::Company, u64::from(c));
         if c == 0 {
@@ -811,15 +513,6 @@ impl Company {
     }
 }
 
-// --- the full profile ---
-
-/// A JSON value that may be left out, `null`, or present.
-pub(crate) enum Val<T> {
-    Absent,
-    Null,
-    Is(T),
-}
-
 impl<T> Val<T> {
     fn draw(d: &mut Dice, absent: f64, null: f64, value: T) -> Val<T> {
         let r = d.unit();
@@ -829,80 +522,6 @@ impl<T> Val<T> {
             Val::Null
         } else {
             Val::Is(value)
-        }
-    }
-}
-
-pub(crate) enum Location {
-    Place,
-    Snippet(&'static str),
-}
-
-pub(crate) enum Summary {
-    Short(&'static str, &'static str),
-    /// Index of one of the pre-built blocks of 20 KB or more.
-    Long(usize),
-}
-
-pub(crate) enum Headline {
-    TitleAtCompany,
-    Snippet(&'static str),
-}
-
-pub(crate) struct Phone {
-    pub status: usize,
-    pub numbers: Val<Vec<u64>>,
-}
-
-pub(crate) struct Experience<'d> {
-    pub company: &'d Company,
-    pub title: &'static str,
-    pub from: (u16, u8),
-    pub to: Option<(u16, u8)>,
-    pub description: Val<&'static str>,
-}
-
-pub(crate) struct Person<'d> {
-    pub seed: u64,
-    pub id: u64,
-    pub t: Traits,
-    pub company: &'d Company,
-    pub name: Val<()>,
-    pub first_name: Val<()>,
-    pub last_name: Val<()>,
-    pub state: Val<()>,
-    pub location: Val<Location>,
-    pub photo: Val<u64>,
-    pub title_english: Val<()>,
-    pub current_job: Val<&'static str>,
-    pub experiences: Val<Vec<Experience<'d>>>,
-    pub summary: Val<Summary>,
-    pub skills: Val<u32>,
-    pub phone: Val<Phone>,
-    pub email: Val<&'static str>,
-    pub inferred_emails: Val<u8>,
-    pub updated: Stamp,
-    pub connections: Val<u64>,
-    pub followers: Val<u64>,
-    pub headline: Val<Headline>,
-    pub relevance: Val<&'static str>,
-}
-
-/// How many pre-built long summaries there are (see `render`).
-pub(crate) const LONG_SUMMARY_BLOCKS: usize = 8;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn permutations_invert() {
-        for seed in [0, 1, 42, u64::MAX] {
-            for x in [0, 1, 2, 3, 4, 1000, 19_999, u64::from(u32::MAX), u64::MAX] {
-                assert_eq!(unpermute64(key64(seed), permute64(key64(seed), x)), x);
-                let x32 = x as u32;
-                assert_eq!(unpermute32(key32(seed), permute32(key32(seed), x32)), x32);
-            }
         }
     }
 }

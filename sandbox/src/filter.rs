@@ -5,6 +5,12 @@
 //! Semantics, chosen to be predictable for tests:
 //! - an empty list is the same as no filter (as in Python, where `[]` is falsy);
 //! - list filters on one field are OR (any value matches), different filters are AND;
+//! - as in Elasticsearch, a person without a value never matches a filter that asks for values
+//!   (`countries`, `seniorities`, `companySizes`, ...) and is kept by one that excludes values
+//!   (`excludeCountries`, `excludeDepartments`);
+//! - `fieldsExist` / `fieldsNotExist` ask whether a key of the person's JSON (or of its company's) exists:
+//!   present, not `null` and not `[]` (Elasticsearch's `exists`). A `company: null` person has no company
+//!   field at all;
 //! - `jobTitleKeywords` matches whole words of `jobTitle`, case-insensitively; a keyword of several words
 //!   must appear as consecutive words;
 //! - lookalike results are ordered by similarity (see `Affinity`) to the found seeds (highest first, ties by index),
@@ -14,7 +20,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use crate::dataset::{self, Dataset, Tags, Traits};
+use crate::dataset::{self, Dataset};
+use crate::profile::{self, Company, Person, Tags, Traits, Val};
 use crate::query::{Keywords, Query};
 use crate::vocab::{self, COUNTRIES, DOMAIN_STATUSES};
 
@@ -118,6 +125,61 @@ impl Affinity {
     }
 }
 
+/// `peopleFilters.fieldsExist` / `fieldsNotExist` values, the schema's enum in its order (bit i = value i).
+const PERSON_FIELDS: [&str; 12] = [
+    "country",
+    "departments",
+    "firstName",
+    "jobTitle",
+    "jobTitleEnglish",
+    "lastName",
+    "linkedinUrl",
+    "location",
+    "name",
+    "photo",
+    "seniorities",
+    "summary",
+];
+
+/// The person fields only the full profile tells (the others are in [`Traits`]): asking for them makes a
+/// scan draw every candidate's profile.
+const PROFILE_FIELDS: u16 = 1 << 2 | 1 << 4 | 1 << 5 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 11;
+
+/// The `companiesFilters.fieldsExist` / `fieldsNotExist` values a person's `company` object shows; the
+/// enum's other values (description, emails, ...) are not modelled and have no effect.
+const COMPANY_FIELDS: [&str; 6] = ["companySize", "logo", "name", "revenue", "industries", "technologies"];
+
+/// Bit i set when field i of [`PERSON_FIELDS`] exists on the person as written (see `render`). `profile` is
+/// needed only for the bits of [`PROFILE_FIELDS`].
+fn person_fields(t: &Traits, profile: Option<&Person<'_>>) -> u16 {
+    let is = |v: bool, bit: u16| if v { 1 << bit } else { 0 };
+    let traits = is(t.country.is_some(), 0)
+        | is(t.departments.mask() != 0, 1)
+        | is(t.title.is_some(), 3)
+        | 1 << 6
+        | is(t.seniorities.mask() != 0, 10);
+    let Some(p) = profile else { return traits };
+    traits
+        | is(matches!(p.first_name, Val::Is(())), 2)
+        | is(matches!(p.title_english, Val::Is(())) && t.title.is_some(), 4)
+        | is(matches!(p.last_name, Val::Is(())), 5)
+        | is(matches!(p.location, Val::Is(_)), 7)
+        | is(matches!(p.name, Val::Is(())), 8)
+        | is(matches!(p.photo, Val::Is(_)), 9)
+        | is(matches!(p.summary, Val::Is(_)), 11)
+}
+
+/// Bit i set when field i of [`COMPANY_FIELDS`] exists on the company as written.
+fn company_fields(co: &Company) -> u8 {
+    let is = |v: bool, bit: u8| if v { 1 << bit } else { 0 };
+    is(co.size.is_some(), 0)
+        | is(co.logo, 1)
+        | 1 << 2
+        | is(co.revenue.is_some(), 3)
+        | is(co.industries != 0, 4)
+        | is(co.technologies.is_some_and(|m| m != 0), 5)
+}
+
 /// The applied filters, compiled against the dataset's vocabularies.
 struct Predicate {
     countries: Option<u32>,
@@ -131,6 +193,12 @@ struct Predicate {
     include_people: Option<HashSet<u64>>,
     exclude_people: HashSet<u64>,
     company_sizes: Option<u32>,
+    /// `peopleFilters.fieldsExist` / `fieldsNotExist` as bits of [`PERSON_FIELDS`].
+    person_exist: u16,
+    person_not_exist: u16,
+    /// `companiesFilters.fieldsExist` / `fieldsNotExist` as bits of [`COMPANY_FIELDS`].
+    company_exist: u8,
+    company_not_exist: u8,
     include_companies: Option<HashSet<u32>>,
     exclude_companies: HashSet<u32>,
     seeds: HashSet<u64>,
@@ -189,7 +257,7 @@ pub(crate) fn compute(query: &Query, dataset: &Dataset) -> Matches {
     };
     let keywords = people.and_then(|p| p.job_title_keywords.as_ref());
     let phrases = |pick: fn(&Keywords) -> Option<&Vec<String>>| {
-        given(keywords.and_then(pick)).map(|k| k.iter().map(|w| dataset::words(w)).collect::<Vec<_>>())
+        given(keywords.and_then(pick)).map(|k| k.iter().map(|w| profile::words(w)).collect::<Vec<_>>())
     };
     let predicate = Predicate {
         countries: given(people.and_then(|p| p.countries.as_ref())).map(|c| country_mask(&c)),
@@ -207,6 +275,10 @@ pub(crate) fn compute(query: &Query, dataset: &Dataset) -> Matches {
             let sizes: Vec<&str> = vocab::COMPANY_SIZES.iter().map(|(name, _, _)| *name).collect();
             enum_mask(&s, &sizes)
         }),
+        person_exist: bits(people.and_then(|p| p.fields_exist.as_ref()), &PERSON_FIELDS) as u16,
+        person_not_exist: bits(people.and_then(|p| p.fields_not_exist.as_ref()), &PERSON_FIELDS) as u16,
+        company_exist: bits(companies.and_then(|c| c.fields_exist.as_ref()), &COMPANY_FIELDS) as u8,
+        company_not_exist: bits(companies.and_then(|c| c.fields_not_exist.as_ref()), &COMPANY_FIELDS) as u8,
         include_companies,
         exclude_companies,
         seeds: seeds.iter().copied().collect(),
@@ -267,6 +339,10 @@ impl Predicate {
             && self.include_people.is_none()
             && self.exclude_people.is_empty()
             && self.company_sizes.is_none()
+            && self.person_exist == 0
+            && self.person_not_exist == 0
+            && self.company_exist == 0
+            && self.company_not_exist == 0
             && self.include_companies.is_none()
             && self.exclude_companies.is_empty()
     }
@@ -293,10 +369,27 @@ impl Predicate {
                 return false;
             }
         }
+        if self.company_exist | self.company_not_exist != 0 {
+            let fields = if t.company_visible { company_fields(dataset.company(t.company)) } else { 0 };
+            if fields & self.company_exist != self.company_exist || fields & self.company_not_exist != 0 {
+                return false;
+            }
+        }
         let words: &[String] = t.title.map_or(&[], |r| &r.info().words);
-        self.all_words.iter().all(|k| contains_phrase(words, k))
+        if !(self.all_words.iter().all(|k| contains_phrase(words, k))
             && self.any_words.as_ref().is_none_or(|any| any.iter().any(|k| contains_phrase(words, k)))
-            && !self.none_words.iter().any(|k| contains_phrase(words, k))
+            && !self.none_words.iter().any(|k| contains_phrase(words, k)))
+        {
+            return false;
+        }
+        // Last, as it may draw the whole profile.
+        let asked = self.person_exist | self.person_not_exist;
+        if asked == 0 {
+            return true;
+        }
+        let profile = (asked & PROFILE_FIELDS != 0).then(|| dataset.generate(t.index));
+        let fields = person_fields(t, profile.as_ref());
+        fields & self.person_exist == self.person_exist && fields & self.person_not_exist == 0
     }
 }
 
@@ -312,6 +405,11 @@ fn country_mask(codes: &[String]) -> u32 {
         .fold(0, |m, i| m | 1 << i)
 }
 
+/// The bits of the values given (an empty or absent list: none).
+fn bits(values: Option<&Vec<String>>, list: &[&str]) -> u32 {
+    values.map_or(0, |v| enum_mask(v, list))
+}
+
 fn enum_mask(values: &[String], list: &[&str]) -> u32 {
     values.iter().filter_map(|v| list.iter().position(|x| x == v)).fold(0, |m, i| m | 1 << i)
 }
@@ -325,4 +423,29 @@ fn domain_status(domain: &str) -> &'static str {
     let h = domain.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let reasons: Vec<&str> = DOMAIN_STATUSES.iter().copied().filter(|s| *s != "invalid domain").collect();
     reasons[(h % reasons.len() as u64) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn schema_enum(component: &str, key: &str) -> Vec<String> {
+        let schema: Value = serde_json::from_str(crate::SCHEMA).expect("the schema is JSON");
+        let values = &schema["components"]["schemas"][component]["properties"][key]["items"]["enum"];
+        values.as_array().expect("an enum").iter().map(|v| v.as_str().expect("a string").to_string()).collect()
+    }
+
+    #[test]
+    fn presence_fields_are_the_schema_enums() {
+        for key in ["fieldsExist", "fieldsNotExist"] {
+            assert_eq!(schema_enum("PeopleFiltersV3", key), PERSON_FIELDS);
+            let company = schema_enum("CompaniesFiltersV3", key);
+            assert!(COMPANY_FIELDS.iter().all(|f| company.iter().any(|c| c == f)), "{company:?}");
+        }
+        let profile_only = ["firstName", "jobTitleEnglish", "lastName", "location", "name", "photo", "summary"];
+        let mask = enum_mask(&profile_only.map(String::from), &PERSON_FIELDS) as u16;
+        assert_eq!(mask, PROFILE_FIELDS);
+    }
 }

@@ -1,5 +1,9 @@
-//! The account side: the credit balance (optionally persisted, so a restarted sandbox continues it) and the
-//! per-token request limits per minute and per UTC day.
+//! The account side: which tokens are accepted and whose account each is, the credit balance (optionally
+//! persisted, so a restarted sandbox continues it), and the request limits per minute and per UTC day.
+//!
+//! Limits are per account, as Ocean's are per organisation: `--token NAME@ACCOUNT` puts NAME in ACCOUNT,
+//! whose tokens share the limits; a plain `--token NAME` is an account of its own. The balance is the
+//! sandbox's one balance, shared by every token.
 //!
 //! What counts against the limits: only requests that are served (status 200, including bodies cut short
 //! by `--fault-truncate`). Requests rejected earlier (403, 400, 413, 422, 402), rejected by a limit (429),
@@ -21,6 +25,68 @@ pub const UNLIMITED_BALANCE: f64 = 1_000_000_000.0;
 
 /// What the balance endpoint reports as `dailyLimitRateLeft` when there is no daily limit.
 pub const UNLIMITED_DAILY: u64 = 1_000_000_000;
+
+/// The accepted tokens (as sent) and their accounts.
+pub(crate) struct Accounts {
+    /// Each accepted token and the index of its account.
+    tokens: Vec<(String, usize)>,
+    /// Each account's name; `None` for the account of a plain token.
+    names: Vec<Option<String>>,
+}
+
+/// Who sent a request: which accepted token (its index in `--token` order) and which account.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Caller {
+    pub token: usize,
+    pub account: usize,
+}
+
+impl Accounts {
+    /// From `--token` values: `NAME` or `NAME@ACCOUNT` (split at the last `@`).
+    pub fn parse(specs: &[String]) -> Result<Accounts, SandboxError> {
+        let mut accounts = Accounts { tokens: Vec::new(), names: Vec::new() };
+        for spec in specs {
+            let (name, account) = match spec.rsplit_once('@') {
+                Some((name, account)) => (name, Some(account)),
+                None => (spec.as_str(), None),
+            };
+            if name.is_empty() || account.is_some_and(str::is_empty) {
+                return Err(SandboxError::Option(format!("--token {spec:?}: expected NAME or NAME@ACCOUNT")));
+            }
+            if let Some((_, existing)) = accounts.tokens.iter().find(|(t, _)| t == name) {
+                // The same token given twice is harmless; in two accounts it is a contradiction.
+                if accounts.names[*existing].as_deref() != account {
+                    return Err(SandboxError::Option(format!("--token {name} is given for two accounts")));
+                }
+                continue;
+            }
+            let index = match account.and_then(|a| accounts.names.iter().position(|n| n.as_deref() == Some(a))) {
+                Some(index) => index,
+                None => {
+                    accounts.names.push(account.map(str::to_string));
+                    accounts.names.len() - 1
+                }
+            };
+            accounts.tokens.push((name.to_string(), index));
+        }
+        Ok(accounts)
+    }
+
+    /// The first accepted token, as sent.
+    pub fn first(&self) -> Option<&str> {
+        self.tokens.first().map(|(t, _)| t.as_str())
+    }
+
+    pub fn find(&self, token: &str) -> Option<Caller> {
+        let index = self.tokens.iter().position(|(t, _)| t == token)?;
+        Some(Caller { token: index, account: self.tokens[index].1 })
+    }
+
+    /// The account's name, `None` for a plain token's own account.
+    pub fn name(&self, account: usize) -> Option<&str> {
+        self.names.get(account).and_then(Option::as_deref)
+    }
+}
 
 /// Credit amounts are kept to 1e-9 so that 0.2 × 3 shows as 0.6 and balances do not drift.
 fn round(x: f64) -> f64 {
@@ -106,13 +172,13 @@ fn persist(path: &Path, balance: Option<f64>) -> Result<(), SandboxError> {
         .map_err(|source| SandboxError::Io { path: path.to_path_buf(), source })
 }
 
-/// Requests per minute (GCRA, a burst of the whole minute's allowance) and per UTC day, per token.
+/// Requests per minute (GCRA, a burst of the whole minute's allowance) and per UTC day, per account.
 pub(crate) struct RateLimits {
     per_minute: Option<(u32, DefaultKeyedRateLimiter<usize>)>,
     per_day: Option<(u32, Mutex<DayCounts>)>,
 }
 
-/// Per token: the UTC day number and the requests counted on it.
+/// Per account: the UTC day number and the requests counted on it.
 type DayCounts = HashMap<usize, (u64, u32)>;
 
 impl RateLimits {
@@ -125,12 +191,12 @@ impl RateLimits {
         }
     }
 
-    /// Count one served request of `token`, or refuse it without counting.
-    pub fn admit(&self, token: usize) -> Result<(), Refusal> {
+    /// Count one served request of `account`, or refuse it without counting.
+    pub fn admit(&self, account: usize) -> Result<(), Refusal> {
         let today = utc_day();
         let mut days = self.per_day.as_ref().map(|(limit, m)| (*limit, m.lock().unwrap_or_else(|e| e.into_inner())));
         if let Some((limit, days)) = days.as_mut() {
-            let (day, used) = days.entry(token).or_insert((today, 0));
+            let (day, used) = days.entry(account).or_insert((today, 0));
             if *day != today {
                 (*day, *used) = (today, 0);
             }
@@ -143,7 +209,7 @@ impl RateLimits {
             }
         }
         if let Some((limit, limiter)) = &self.per_minute
-            && let Err(not_until) = limiter.check_key(&token)
+            && let Err(not_until) = limiter.check_key(&account)
         {
             let wait = not_until.wait_time_from(limiter.clock().now());
             return Err(Refusal::Limited {
@@ -153,20 +219,20 @@ impl RateLimits {
             });
         }
         if let Some((_, days)) = days.as_mut()
-            && let Some((_, used)) = days.get_mut(&token)
+            && let Some((_, used)) = days.get_mut(&account)
         {
             *used += 1;
         }
         Ok(())
     }
 
-    /// Requests `token` has left today.
-    pub fn daily_left(&self, token: usize) -> u64 {
+    /// Requests `account` has left today.
+    pub fn daily_left(&self, account: usize) -> u64 {
         let Some((limit, days)) = &self.per_day else {
             return UNLIMITED_DAILY;
         };
         let days = days.lock().unwrap_or_else(|e| e.into_inner());
-        let used = days.get(&token).filter(|(day, _)| *day == utc_day()).map_or(0, |(_, used)| *used);
+        let used = days.get(&account).filter(|(day, _)| *day == utc_day()).map_or(0, |(_, used)| *used);
         u64::from(limit.saturating_sub(used))
     }
 

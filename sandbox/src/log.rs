@@ -4,12 +4,14 @@
 //! Fields: `seq` (request number, also the fault dice index), `ts` (RFC 3339, microseconds, UTC),
 //! `unix_ms` (float milliseconds since the epoch, when the request arrived), `method`, `path`, `status`
 //! (0 for a connection closed without response), `fault` (null, "429", "5xx", "reset", "truncate"),
-//! `token_index` (which accepted token, never the token itself; null if none), `detail` (error text or
+//! `token_index` (which accepted token, never the token itself; null if none), `account` (the ACCOUNT of a
+//! `--token NAME@ACCOUNT`; null for a plain token, which is its own account, or none), `detail` (error text or
 //! first 422 type), `query` (short hash of the query; null before the body is valid), `size`, `position`
 //! (offset in the result list where the page starts, 0 for the first page), `page` (page number of the
 //! walk from the cursor, 0 without cursor), `people` (people in the body), `next_position`, `total`,
-//! `end` (the response signals the end of results), `credits_charged`, `balance` (after the request;
-//! null when unlimited), `delay_ms` (injected latency).
+//! `end` (the response signals the end of results), `window_cut` (`--window` changed the answer: the page
+//! was cut at the window, lost its cursor there, or was answered per `--window-style`), `credits_charged`,
+//! `balance` (after the request; null when unlimited), `delay_ms` (injected latency).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -31,6 +33,7 @@ pub(crate) struct Record {
     pub status: u16,
     pub fault: Option<&'static str>,
     pub token_index: Option<usize>,
+    pub account: Option<String>,
     pub detail: Option<String>,
     pub query: Option<String>,
     pub size: Option<u64>,
@@ -40,6 +43,7 @@ pub(crate) struct Record {
     pub next_position: Option<u64>,
     pub total: Option<u64>,
     pub end: Option<bool>,
+    pub window_cut: bool,
     pub credits_charged: f64,
     pub balance: Option<f64>,
     pub delay_ms: u64,

@@ -32,6 +32,8 @@ pub(crate) struct PeopleFilters {
     pub job_title_keywords: Option<Keywords>,
     pub include_people_ids: Option<Vec<String>>,
     pub exclude_people_ids: Option<Vec<String>>,
+    pub fields_exist: Option<Vec<String>>,
+    pub fields_not_exist: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +50,8 @@ pub(crate) struct CompaniesFilters {
     pub company_sizes: Option<Vec<String>>,
     pub include_domains: Option<Vec<String>>,
     pub exclude_domains: Option<Vec<String>>,
+    pub fields_exist: Option<Vec<String>>,
+    pub fields_not_exist: Option<Vec<String>>,
 }
 
 /// Default page size of the schema.

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use crate::dataset::{
+use crate::profile::{
     Company, Digits, Experience, Funding, Headline, LONG_SUMMARY_BLOCKS, Location, Person, Phone, Stamp, Summary, Tags,
     Val, push_handle,
 };

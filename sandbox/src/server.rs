@@ -2,8 +2,10 @@
 //! answering, which axum's `serve` cannot) and the request pipeline of both endpoints.
 //!
 //! Order of checks for `POST /v3/search/people` (contract §14): injected fault → body size (413) → JSON
-//! (422 `json_invalid`) → token (403/400) → schema (422) → cursor (422) → credits (402) → rate limits
-//! (429) → charge and serve. `--validate-before-auth` swaps the token and schema checks.
+//! (422 `json_invalid`) → token (403/400) → schema (422) → `peoplePerCompany` with a cursor (422, with
+//! `--ppc-cursor reject`) → cursor (422) → result window (422, with `--window-style reject`) → credits
+//! (402) → rate limits of the account (429) → charge and serve. `--validate-before-auth` swaps the token
+//! and schema checks.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,13 +30,13 @@ use crate::cursor::{self, Cursor};
 use crate::dataset::Dataset;
 use crate::faults::{self, Fault, Faults};
 use crate::filter::{self, Cache, Matches};
-use crate::limits::{self, Credits, RateLimits, Refusal, UNLIMITED_BALANCE};
+use crate::limits::{self, Accounts, Caller, Credits, RateLimits, Refusal, UNLIMITED_BALANCE};
 use crate::log::{Record, RequestLog};
 use crate::page::{NextCursor, Page, Pairs, Statuses, Tail};
 use crate::query::Query;
 use crate::render::Projection;
 use crate::validate::{self, BODY_SCHEMA, ErrorItem};
-use crate::{BadCursor, EndStyle};
+use crate::{BadCursor, EndStyle, PpcCursor, WindowStyle};
 
 pub const SEARCH_PATH: &str = "/v3/search/people";
 pub const BALANCE_PATH: &str = "/v2/credits/balance";
@@ -45,7 +47,7 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// Everything a request needs, shared by all connections.
 pub(crate) struct State {
     pub dataset: Arc<Dataset>,
-    pub tokens: Vec<String>,
+    pub accounts: Accounts,
     pub seq: AtomicU64,
     pub faults: Faults,
     pub fault_retry_after: u64,
@@ -56,6 +58,9 @@ pub(crate) struct State {
     pub end_style: EndStyle,
     pub repeat_cursor: Option<u64>,
     pub bad_cursor: BadCursor,
+    pub window: Option<u64>,
+    pub window_style: WindowStyle,
+    pub ppc_cursor: PpcCursor,
     pub default_projection: Projection,
     pub validate_before_auth: bool,
     pub max_body: usize,
@@ -192,34 +197,65 @@ async fn serve_page(
     let body = parse_json(bytes).map_err(|item| Box::new(unprocessable(vec![*item], record)))?;
     let early_token = if state.validate_before_auth { None } else { Some(authenticate(state, parts, record)?) };
     let checked = validate::validate(BODY_SCHEMA, &body).map_err(|items| Box::new(unprocessable(items, record)))?;
-    let token = match early_token {
-        Some(token) => token,
+    let caller = match early_token {
+        Some(caller) => caller,
         None => authenticate(state, parts, record)?,
     };
     let query = Query::new(checked, &state.dataset).map_err(|e| Box::new(internal(&e.to_string(), record)))?;
     record.query = Some(query.short_hash());
     record.size = Some(query.size());
+    if let (PpcCursor::Reject, Some(_), Some(text)) =
+        (state.ppc_cursor, query.body.people_per_company, &query.body.search_after)
+    {
+        let error = "searchAfter cannot be combined with peoplePerCompany; cap the results with size instead";
+        let item = ErrorItem::value_error("searchAfter", &Value::String(text.clone()), error);
+        return Err(unprocessable(vec![item], record).into());
+    }
     let (query, matches) = find_matches(state, query).await.map_err(|e| Box::new(internal(&e, record)))?;
     let total = matches.total();
     record.total = Some(total);
-    let start = match &query.body.search_after {
-        None => Cursor { position: 0, page: 0 },
+    let (start, known) = match &query.body.search_after {
+        None => (Cursor { position: 0, page: 0 }, true),
         Some(text) => match cursor::decode(state.dataset.seed(), &query.hash, total, text) {
-            Ok(cursor) => cursor,
+            Ok(cursor) => (cursor, true),
             Err(e) if state.bad_cursor == BadCursor::Reject => {
                 let item = ErrorItem::value_error("searchAfter", &Value::String(text.clone()), &e.to_string());
                 return Err(unprocessable(vec![item], record).into());
             }
-            Err(_) => Cursor { position: total, page: 0 },
+            Err(_) => (Cursor { position: total, page: 0 }, false),
         },
     };
-    let end = total.min(start.position.saturating_add(query.size()));
-    let next = next_cursor(state, &query, total, start, end);
+    // The window matters only to a query with more matches than it holds, and not to a bad cursor, which
+    // `--bad-cursor empty-page` answers as the end of the walk.
+    let window = state.window.filter(|&n| n < total && known);
+    let (end, next) = match window {
+        Some(n) if start.position >= n => {
+            record.window_cut = true;
+            if state.window_style == WindowStyle::Reject {
+                let error = format!("searchAfter cannot page past {n} results");
+                let input = Value::String(query.body.search_after.clone().unwrap_or_default());
+                return Err(unprocessable(vec![ErrorItem::value_error("searchAfter", &input, &error)], record).into());
+            }
+            (start.position, ending(state.end_style))
+        }
+        Some(n) => {
+            let wanted = start.position.saturating_add(query.size());
+            let end = wanted.min(n);
+            // With `end`, the page that reaches the window ends the walk.
+            let stop = end == n && state.window_style == WindowStyle::End;
+            record.window_cut = wanted > n || stop;
+            (end, next_cursor(state, &query, total, start, end, stop))
+        }
+        None => {
+            let end = total.min(start.position.saturating_add(query.size()));
+            (end, next_cursor(state, &query, total, start, end, false))
+        }
+    };
     let people = end - start.position;
     let cost = state.credits.cost(people);
     state
         .credits
-        .admit(cost, truncate.is_none(), || state.limits.admit(token))
+        .admit(cost, truncate.is_none(), || state.limits.admit(caller.account))
         .map_err(|r| Box::new(refuse(r, record)))?;
 
     record.position = Some(start.position);
@@ -269,8 +305,9 @@ async fn find_matches(state: &Arc<State>, query: Query) -> Result<(Query, Arc<Ma
     Ok((query, computed))
 }
 
-/// The `searchAfter` of a page covering `start.position..end` of `total` results.
-fn next_cursor(state: &State, query: &Query, total: u64, start: Cursor, end: u64) -> NextCursor {
+/// The `searchAfter` of a page covering `start.position..end` of `total` results; `stop`: the page reaches
+/// the result window and `--window-style end` ends the walk there.
+fn next_cursor(state: &State, query: &Query, total: u64, start: Cursor, end: u64, stop: bool) -> NextCursor {
     let seed = state.dataset.seed();
     let at = |position, page| NextCursor::Cursor(cursor::encode(seed, &query.hash, Cursor { position, page }));
     if state.repeat_cursor.is_some_and(|from| u64::from(start.page) >= from) {
@@ -278,6 +315,9 @@ fn next_cursor(state: &State, query: &Query, total: u64, start: Cursor, end: u64
         return at(start.position, start.page);
     }
     let page = start.page.saturating_add(1);
+    if stop {
+        return ending(state.end_style);
+    }
     if end < total {
         return at(end, page);
     }
@@ -285,6 +325,14 @@ fn next_cursor(state: &State, query: &Query, total: u64, start: Cursor, end: u64
         EndStyle::Absent => NextCursor::Absent,
         EndStyle::Null => NextCursor::Null,
         EndStyle::EmptyPage => at(total, page),
+    }
+}
+
+/// No cursor, as the end style shows it (an empty-page style has no cursor to give at the window).
+fn ending(style: EndStyle) -> NextCursor {
+    match style {
+        EndStyle::Null => NextCursor::Null,
+        EndStyle::Absent | EndStyle::EmptyPage => NextCursor::Absent,
     }
 }
 
@@ -310,21 +358,21 @@ struct Amount {
 const NONE: Amount = Amount { one_time: 0.0, recurrent: 0.0 };
 
 fn balance(state: &State, parts: &Parts, record: &mut Record) -> Result<Response<Body>, Refused> {
-    let token = authenticate(state, parts, record)?;
+    let caller = authenticate(state, parts, record)?;
     let body = BalanceBody {
         credits: Amount { one_time: state.credits.balance().unwrap_or(UNLIMITED_BALANCE), recurrent: 0.0 },
         email_credits: NONE,
         phone_credits: NONE,
         preview_credits: NONE,
-        daily_limit_rate_left: state.limits.daily_left(token),
+        daily_limit_rate_left: state.limits.daily_left(caller.account),
         daily_limit_rate_seconds_to_reset: limits::seconds_to_midnight(),
     };
     Ok(json_response(StatusCode::OK, Body::from(serde_json::to_vec(&body).unwrap_or_default())))
 }
 
-/// The token's index among the accepted ones, from the `x-api-token` header or the `apiToken` query
-/// parameter; the same token in both places is accepted, two different ones are a conflict.
-fn authenticate(state: &State, parts: &Parts, record: &mut Record) -> Result<usize, Refused> {
+/// Which accepted token (and so which account) sent the request, from the `x-api-token` header or the
+/// `apiToken` query parameter; the same token in both places is accepted, two different ones are a conflict.
+fn authenticate(state: &State, parts: &Parts, record: &mut Record) -> Result<Caller, Refused> {
     let header = parts.headers.get("x-api-token").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let query = UrlQuery::<Vec<(String, String)>>::try_from_uri(&parts.uri)
         .ok()
@@ -348,11 +396,12 @@ fn authenticate(state: &State, parts: &Parts, record: &mut Record) -> Result<usi
         }
         (Some(token), _) | (None, Some(token)) => token,
     };
-    let index = state.tokens.iter().position(|t| *t == token).ok_or_else(|| {
+    let caller = state.accounts.find(&token).ok_or_else(|| {
         Box::new(detail(StatusCode::FORBIDDEN, "Current API token is not registered in our database", record))
     })?;
-    record.token_index = Some(index);
-    Ok(index)
+    record.token_index = Some(caller.token);
+    record.account = state.accounts.name(caller.account).map(str::to_string);
+    Ok(caller)
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, Box<ErrorItem>> {

@@ -88,6 +88,11 @@ impl<'de, T: Scalar + Deserialize<'de>, const MIN: i64, const MAX: i64> Deserial
 pub type PageSize = Bounded<i64, 1, 10_000>;
 
 impl PageSize {
+    /// The largest page the API serves.
+    pub fn largest() -> PageSize {
+        Bounded(10_000)
+    }
+
     /// This size, or `room` when that is smaller; `None` when there is no room.
     pub fn at_most(self, room: u64) -> Option<PageSize> {
         let room = i64::try_from(room).unwrap_or(i64::MAX);

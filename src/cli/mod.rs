@@ -37,6 +37,8 @@ Exit codes:
   5    the API stayed unavailable, asked for too long a wait, or misbehaved; rerun to resume
   6    another run of this job holds its lock
   7    the output or state could not be written (disk full, say); free space and rerun to resume
+  8    incomplete: the file and report are published, but the API would not deliver every person it
+       counts (see the report's `incomplete`)
   130  interrupted (SIGINT); rerun to resume
   143  terminated (SIGTERM); rerun to resume";
 
@@ -324,7 +326,7 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
         Command::Validate(args) => {
             let job = args.load()?;
             // The first request exactly as `run` sends it; later ones differ only in size and cursor.
-            let body = match job.first_request() {
+            let body = match crate::export::first_request(&job) {
                 Some(body) => body,
                 None => {
                     tracing::warn!("the limits leave room for no request at all: `run` would export nobody");
@@ -335,7 +337,8 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
             if !cli.log.quiet {
                 eprintln!(
                     "{}: valid. Writes {} ({}), pages of {} people, {} seed(s). Each request after the first \
-                     carries the previous page's searchAfter, and the last may ask for fewer people (limits).",
+                     carries the previous page's searchAfter, the last may ask for fewer people (limits), and a \
+                     search above the result window is split into parts that add filters.",
                     job.file.display(),
                     job.output.path.display(),
                     job.output.format.extension(),

@@ -56,6 +56,7 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
         Export { job: &job, client: &client, endpoint: &endpoint, fresh: args.fresh, stop: &stop, observer: &progress };
     let outcome = export::run(&export).instrument(progress.span()).await?;
     drop(progress);
+    let complete = outcome.report.complete;
     let Outcome { report, report_path, resumed_at, .. } = &outcome;
     if log.log_format == LogFormat::Json {
         tracing::info!(
@@ -74,7 +75,16 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
     } else if !log.quiet {
         eprint!("{}", summary(&outcome));
     }
-    Ok(())
+    if complete {
+        Ok(())
+    } else {
+        Err(Error::Incomplete(format!(
+            "{}; {} of the people the API counts are missing; the file and {} are published",
+            outcome.report.incomplete.join("; "),
+            outcome.report.shortfall.unwrap_or(0).max(0),
+            shown(&outcome.report_path).display()
+        )))
+    }
 }
 
 /// A path as a person reads it: relative to the current folder when inside it (the checkpoint keeps
@@ -112,15 +122,31 @@ pub fn summary(outcome: &Outcome) -> String {
             report.duplicates, report.without_id
         );
     }
+    let walked = report.parts.iter().filter(|p| !p.split).count();
+    if report.parts.len() > 1 {
+        let _ = writeln!(
+            out,
+            "  the search was split into {walked} parts ({} probes; result window {}{}); each part is in the API's order",
+            report.probes,
+            report.result_window.unwrap_or(0),
+            if report.window_learned { ", learned from where the API stopped" } else { "" }
+        );
+    }
     match (report.total, report.shortfall) {
-        (Some(total), Some(shortfall)) if shortfall != 0 => {
-            let why = if report.limit_reached { " (a limit stopped the export)" } else { "" };
-            let _ = writeln!(out, "  the API reported {total} matches: shortfall {shortfall}{why}");
+        (Some(total), Some(shortfall)) if report.limit_reached => {
+            let _ =
+                writeln!(out, "  the API reported {total} matches: shortfall {shortfall} (a limit stopped the export)");
         }
-        (Some(total), _) => {
-            let _ = writeln!(out, "  the API reported {total} matches: all exported");
+        (Some(total), _) if report.complete => {
+            let _ = writeln!(out, "  the API reported {total} matches: complete, all exported");
+        }
+        (Some(total), Some(shortfall)) => {
+            let _ = writeln!(out, "  the API reported {total} matches: INCOMPLETE, shortfall {shortfall}");
         }
         _ => {}
+    }
+    for reason in &report.incomplete {
+        let _ = writeln!(out, "  incomplete: {reason}");
     }
     let statuses = &report.seed_statuses;
     if !statuses.is_empty() {
@@ -179,6 +205,12 @@ fn describe_estimate(job: &Job, e: &Estimate) -> String {
         let _ = writeln!(out, "to export:           {} (limited by [limits])", e.to_export);
     }
     let _ = writeln!(out, "pages needed:        {} at size {}", e.pages, e.page_size.get());
+    if let Some(parts) = &e.parts {
+        let _ = writeln!(out, "parts:               {}", parts.len());
+        for (filters, total) in parts {
+            let _ = writeln!(out, "  {total:>9}  {filters}");
+        }
+    }
     let _ = writeln!(out, "requests left today: {} (resets in {})", e.requests_left, human_duration(e.resets_in));
     let _ = writeln!(
         out,
@@ -193,9 +225,9 @@ fn describe_estimate(job: &Job, e: &Estimate) -> String {
     };
     let _ = writeln!(
         out,
-        "this estimate cost:  {} credits, {} search request(s){explained}",
+        "this estimate cost:  {} credits, {} requests{explained}",
         round_credits(e.probe_cost),
-        e.requests
+        e.probe_requests
     );
     let _ = writeln!(out, "time at {} req/min:  {}", job.settings.api.requests_per_minute, human_duration(e.duration));
     if !job.seeds.is_empty() && !e.seed_statuses.is_empty() {

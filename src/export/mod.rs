@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::api::Client;
+use crate::api::body::{PageSize, SearchBody};
 use crate::checkpoint::{Checkpoint, CheckpointError, Counters, Report, StateDir, partial_path};
 use crate::error::Error;
 use crate::fetch::{self, Pacer, RetryPolicy, Stop};
-use crate::job::Job;
+use crate::job::{Job, Spent};
+use crate::plan::{Plan, Rules};
 use crate::sink::{self, Sink};
 pub use estimate::{Estimate, estimate};
 
@@ -28,7 +30,9 @@ pub struct Status {
 
 impl Status {
     fn of(checkpoint: &Checkpoint, job: &Job) -> Status {
-        let goal = match (checkpoint.last_total, job.affordable_people()) {
+        let plan = &checkpoint.plan;
+        let total = if plan.split() { Some(plan.leaf_total()) } else { plan.parts[0].total };
+        let goal = match (total, job.affordable_people()) {
             (Some(total), Some(max)) => Some(total.min(max)),
             (total, None) => total,
             (None, max) => max,
@@ -134,7 +138,7 @@ pub fn decide(
     if let Some(what) = changed(job, endpoint, &saved) {
         return Err(Error::JobChanged { what, people: saved.position.people });
     }
-    if saved.cursor.done && published(&saved) {
+    if saved.walk_done() && published(&saved) {
         Ok(Start::Finish(Box::new(saved)))
     } else {
         Ok(Start::Resume(Box::new(saved)))
@@ -167,6 +171,25 @@ fn already_published(checkpoint: &Checkpoint) -> bool {
 /// The output path as an absolute path, so a resume from another folder finds the same file.
 fn absolute(path: &Path) -> Result<PathBuf, Error> {
     std::path::absolute(path).map_err(|e| Error::Usage(format!("cannot resolve {}: {e}", path.display())))
+}
+
+/// How the planner may split the job's search.
+fn rules(job: &Job) -> Rules {
+    Rules {
+        window: job.window(),
+        per_company: job.search.body().people_per_company.is_some(),
+        max_parts: usize::try_from(job.settings.limits.max_partitions.get()).unwrap_or(usize::MAX),
+        page: job.page_size.people(),
+    }
+}
+
+/// The first request of an export of `job`, exactly as `run` sends it (later ones differ in their
+/// cursor, the last perhaps in its size, and the parts of a split search in their added filters).
+/// `None` when the limits leave no room for any request.
+pub fn first_request(job: &Job) -> Option<SearchBody> {
+    let plan = Plan::new(job.window());
+    let wanted = plan.size_for(0, job.page_size.people()).min(job.room(&Spent::default()));
+    Some(job.search.request(PageSize::largest().at_most(wanted)?, None))
 }
 
 /// How hard to try each page.
@@ -236,6 +259,9 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
                 retry: retry_policy(job),
                 stop: export.stop,
                 observer: export.observer,
+                rules: rules(job),
+                concurrency: usize::try_from(job.settings.api.concurrency.get()).unwrap_or(1),
+                spill: state.dir(),
             };
             if let Err(error) = walk.run(&mut sink, &state, &mut checkpoint).await {
                 tracing::warn!(
@@ -251,11 +277,12 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
     let report = Report::new(&checkpoint, job.output.format, sha256, export.client.base_url().as_str());
     let report_path = report.write()?;
     state.clear()?;
-    if let Some(shortfall) = report.shortfall.filter(|s| *s > 0 && !report.limit_reached) {
+    if !report.complete {
         tracing::warn!(
             total = report.total,
             people = report.people,
-            "the API reported {shortfall} more matches than its pages delivered"
+            "the API reported {} more matches than its pages delivered",
+            report.shortfall.unwrap_or(0)
         );
     }
     Ok(Outcome { report, report_path, resumed_at, published, not_started, elapsed: started.elapsed() })
@@ -329,7 +356,7 @@ mod tests {
         let job = job("size = 10");
         let mut checkpoint = saved(&job, 3);
         assert_eq!(kind(&decide(Ok(Some(checkpoint.clone())), &job, "sandbox", false, ALWAYS).unwrap()), "resume");
-        checkpoint.cursor.done = true;
+        checkpoint.plan.parts[0].stage = crate::plan::Stage::Done;
         assert_eq!(kind(&decide(Ok(Some(checkpoint.clone())), &job, "sandbox", false, NEVER).unwrap()), "resume");
         assert_eq!(kind(&decide(Ok(Some(checkpoint)), &job, "sandbox", false, ALWAYS).unwrap()), "finish");
     }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::api::ValidationItem;
-use crate::api::body::{PageSize, SearchBody};
+use crate::api::body::PageSize;
 use crate::sink::{Format, SinkOptions};
 pub use decode::MAX_JOB_FILE_BYTES;
 use decode::{Seg, path as key_path};
@@ -204,16 +204,15 @@ impl Job {
         hex::encode(Sha256::digest(&canonical))[..32].to_owned()
     }
 
-    /// The size of the next request: the page size, shrunk so that no request can pass `max_records` or
-    /// `max_credits`. `None` once a limit leaves no room.
-    pub fn next_page_size(&self, spent: &Spent) -> Option<PageSize> {
+    /// People the limits leave room for: `max_records` and `max_credits` (at the price learned from the
+    /// pages so far, the configured one until then) minus what is spent. `u64::MAX` without limits.
+    pub fn room(&self, spent: &Spent) -> u64 {
         let limits = &self.settings.limits;
         let mut room = u64::MAX;
         if let Some(max) = limits.max_records {
             room = room.min(max.get().saturating_sub(spent.people));
         }
         if let Some(max) = limits.max_credits {
-            // Learned from the pages so far; the configured price (always above zero) until then.
             let price = if spent.returned > 0 && spent.credits > 0.0 {
                 spent.credits / spent.returned as f64
             } else {
@@ -222,12 +221,13 @@ impl Job {
             // Float to integer saturates: a huge budget is "no limit here", a spent one is 0.
             room = room.min(((max.get() - spent.credits) / price + 1e-9).floor() as u64);
         }
-        self.page_size.at_most(room)
+        room
     }
 
-    /// The first request's body, exactly as `run` sends it.
-    pub fn first_request(&self) -> Option<SearchBody> {
-        self.next_page_size(&Spent::default()).map(|size| self.search.request(size, None))
+    /// The size of the next request: the page size, shrunk so that no request can pass `max_records` or
+    /// `max_credits`. `None` once a limit leaves no room.
+    pub fn next_page_size(&self, spent: &Spent) -> Option<PageSize> {
+        self.page_size.at_most(self.room(spent))
     }
 
     /// The most people the limits allow at the configured price, if they limit at all.
@@ -239,6 +239,11 @@ impl Job {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// The result window the planner splits to; `None` when `api.result_window` is 0.
+    pub fn window(&self) -> Option<u64> {
+        Some(self.settings.api.result_window).filter(|w| *w > 0)
     }
 
     /// The job-file key a 422 item points at.
@@ -344,9 +349,8 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
         assert_eq!(size(240, 240, 12.0), Some(10));
         assert_eq!(size(250, 250, 12.5), None);
         assert_eq!(size(100, 100, 30.0), None);
-        assert_eq!(job.first_request().unwrap().size.map(|s| s.get()), Some(100));
         let tiny = load_text("[search]\nsize = 100\n[limits]\nmax_records = 5\n").unwrap();
-        assert_eq!(tiny.first_request().unwrap().size.map(|s| s.get()), Some(5));
+        assert_eq!(tiny.next_page_size(&Spent::default()).map(|s| s.get()), Some(5));
         assert_eq!(tiny.affordable_people(), Some(5));
     }
 

@@ -28,6 +28,11 @@ pub struct ApiSettings {
     pub max_retry_wait_secs: u64,
     /// Largest response body accepted, in MiB.
     pub max_body_mib: NonZeroU64,
+    /// How deep one query can be paged (the API's result window); a search with more matches is split into
+    /// parts that fit. 0: no window.
+    pub result_window: u64,
+    /// Cursors in flight at once when a search is split (one per part).
+    pub concurrency: NonZeroU32,
 }
 
 impl Default for ApiSettings {
@@ -40,6 +45,8 @@ impl Default for ApiSettings {
             page_timeout_secs: NonZeroU64::new(900).expect("nonzero"),
             max_retry_wait_secs: 300,
             max_body_mib: NonZeroU64::new(256).expect("nonzero"),
+            result_window: 10_000,
+            concurrency: NonZeroU32::new(4).expect("nonzero"),
         }
     }
 }
@@ -80,11 +87,18 @@ pub struct LimitSettings {
     pub max_credits: Option<Positive>,
     /// Price per person assumed before the first page shows the real one.
     pub credits_per_person: Positive,
+    /// Most parts a split search may have; planning stops before spending past it.
+    pub max_partitions: NonZeroU32,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        LimitSettings { max_records: None, max_credits: None, credits_per_person: Positive(0.2) }
+        LimitSettings {
+            max_records: None,
+            max_credits: None,
+            credits_per_person: Positive(0.2),
+            max_partitions: NonZeroU32::new(1000).expect("nonzero"),
+        }
     }
 }
 

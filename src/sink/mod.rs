@@ -1,6 +1,7 @@
 //! People → output: the partial file, CSV or NDJSON rows, de-duplication by id, and page-sized
 //! commit and rollback, so that a failed or abandoned page leaves no trace in the output.
 
+mod buffer;
 pub mod csv;
 mod digest;
 pub mod ndjson;
@@ -17,6 +18,7 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::api::{Person, PersonSink};
 use crate::durable;
+pub use buffer::{PageBuffer, ReplayError};
 use digest::Digest;
 use seen::{Seen, SeenFiles};
 

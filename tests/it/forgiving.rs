@@ -292,7 +292,7 @@ fn estimate_names_the_seeds_not_found_and_the_value_that_matches_nobody() {
     assert!(!out.contains("matching people:     0 "), "{out}");
     assert!(out.contains("seeds found:         1 of 2"), "{out}");
     assert!(out.contains("note: Ocean did not find 1 of the 2 seeds: nobody-at-all-123"), "{out}");
-    assert!(out.contains(", 1 search request(s)\n"), "{out}");
+    assert!(out.contains(", 2 requests\n"), "the probe and the balance: {out}");
 
     world.clear_log();
     world.write(
@@ -307,7 +307,7 @@ fn estimate_names_the_seeds_not_found_and_the_value_that_matches_nobody() {
     assert!(out.contains("note: search.peopleFilters.countries[0] = \"jp\" matches nobody"), "{out}");
     assert!(out.contains("note: search.peopleFilters.countries[1] = \"kr\" matches nobody"), "{out}");
     assert!(!out.contains("seniorities") && !out.contains("companySizes"), "{out}");
-    assert!(out.contains(", 6 search request(s), 5 of them to find what matches nobody"), "{out}");
+    assert!(out.contains(", 7 requests, 5 of them to find what matches nobody"), "{out}");
     let searches = world.requests().iter().filter(|r| r["path"] == "/v3/search/people").count();
     assert_eq!(searches, 6);
 

@@ -69,7 +69,9 @@ fn kill_nine_many_times(format: &str) {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(dice.range(5..80)));
+        // A run needs about 100 ms to its first page here (more on a loaded machine): kills land in start-up,
+        // mid-page, mid-commit and mid-checkpoint alike.
+        std::thread::sleep(Duration::from_millis(dice.range(5..200)));
         if child.try_wait().unwrap().is_some() {
             break; // finished before the kill: the export is complete
         }

@@ -107,10 +107,11 @@ impl Server {
     /// cursor is absent or null, or when a page is empty. Every page must be a 200.
     pub async fn walk(&self, body: &Value) -> Walk {
         let size = body["size"].as_u64().unwrap_or(50);
-        let mut pages = Vec::new();
+        let mut pages: Vec<Value> = Vec::new();
         let mut people = Vec::new();
         let mut cursor: Option<String> = None;
-        for _ in 0..PEOPLE / size + 5 {
+        // A few pages more than the first page's total needs, in case a walk does not end.
+        while pages.first().is_none_or(|first| (pages.len() as u64) < first["total"].as_u64().unwrap_or(0) / size + 5) {
             let mut request = body.clone();
             if let Some(c) = &cursor {
                 request["searchAfter"] = json!(c);
@@ -159,6 +160,15 @@ pub fn strings(value: &Value) -> Vec<&str> {
 /// Whether a person has any of the values in the list field `key`.
 pub fn any_of(person: &Value, key: &str, wanted: &[&str]) -> bool {
     strings(&person[key]).iter().any(|v| wanted.contains(v))
+}
+
+/// Whether a JSON key exists as a search engine sees it: present, not `null`, not `[]`.
+pub fn exists(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(_) => true,
+    }
 }
 
 /// The three end styles, to run a test in each.

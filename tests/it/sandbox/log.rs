@@ -40,9 +40,20 @@ async fn every_request_is_logged_without_the_token() {
         assert_eq!(fraction.len(), "123456Z".len(), "microseconds: {ts}");
         let unix_ms = line["unix_ms"].as_f64().expect("unix_ms");
         assert!(((unix_ms * 1000.0).round() as i64 - parsed.as_microsecond()).abs() <= 1, "{unix_ms} vs {ts}");
-        for key in
-            ["method", "path", "status", "fault", "size", "position", "people", "credits_charged", "query", "total"]
-        {
+        for key in [
+            "method",
+            "path",
+            "status",
+            "fault",
+            "size",
+            "position",
+            "people",
+            "credits_charged",
+            "query",
+            "total",
+            "account",
+            "window_cut",
+        ] {
             assert!(line.get(key).is_some(), "{key} missing in {line}");
         }
     }
@@ -60,6 +71,7 @@ async fn every_request_is_logged_without_the_token() {
     assert_eq!(a["query"], b["query"]);
     assert_eq!(a["total"], total);
     assert_eq!(a["token_index"], 0);
+    assert_eq!((&a["account"], &a["window_cut"]), (&Value::Null, &json!(false)), "a plain token, no window");
     assert_eq!(a["balance"], json!(980.0));
     assert!(a["unix_ms"].as_f64() <= b["unix_ms"].as_f64());
     assert_eq!((lines[2]["status"].as_u64(), lines[2]["detail"].as_str()), (Some(422), Some("json_invalid")));
