@@ -16,6 +16,9 @@ use crate::job::{Job, Spent};
 use crate::plan::{Plan, Stage};
 use crate::sink::{Format, Position};
 
+/// The endpoint name of a checkpoint written by a `--sandbox` run (a real run names the API's base URL).
+pub const SANDBOX_ENDPOINT: &str = "sandbox";
+
 /// Version of the checkpoint format; another version is refused rather than guessed at.
 const VERSION: u32 = 3;
 
@@ -247,6 +250,12 @@ pub fn parse(bytes: &[u8]) -> Result<Checkpoint, String> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub job: String,
+    /// Where the people came from: the API's base URL, or the in-process sandbox's address.
+    #[serde(default)]
+    pub base_url: String,
+    /// The people are the sandbox's synthetic ones (`run --sandbox`), not Ocean's.
+    #[serde(default)]
+    pub sandbox: bool,
     pub output: PathBuf,
     pub format: Format,
     pub started_at: String,
@@ -308,8 +317,9 @@ pub struct PartReport {
 }
 
 impl Report {
-    /// The report of a completed export whose published file has this format and SHA-256.
-    pub fn new(checkpoint: &Checkpoint, format: Format, sha256: String) -> Report {
+    /// The report of a completed export whose published file has this format and SHA-256, fetched from
+    /// `base_url`.
+    pub fn new(checkpoint: &Checkpoint, format: Format, sha256: String, base_url: &str) -> Report {
         let c = checkpoint;
         let plan = &c.plan;
         let total = plan.parts[0].total;
@@ -332,6 +342,8 @@ impl Report {
         }
         Report {
             job: c.job.clone(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            sandbox: c.endpoint == SANDBOX_ENDPOINT,
             output: c.output.clone(),
             format,
             started_at: c.started_at.clone(),

@@ -277,27 +277,46 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Prints an error once: a JSON log line under `--log-format json`; otherwise `error: …` on stderr, with
-/// the job file's snippet when stderr is a terminal.
+/// Prints an error once: a JSON log line under `--log-format json` (one per problem of a job file);
+/// otherwise `error: …` on stderr. A problem in a job file shows its line with a caret under the culprit
+/// and a hint: drawn by miette on a terminal, as plain text (rustc-style, stable for logs and tests)
+/// elsewhere, so its first line is always `error: FILE:LINE:COLUMN: …`.
 fn report(error: &Error, log: &LogArgs) {
+    let Error::Job(job) = error else {
+        if log.log_format == LogFormat::Json {
+            tracing::error!(exit_code = error.exit_code(), "{error}");
+        } else {
+            eprintln!("error: {error}");
+        }
+        return;
+    };
+    let problems = job.problems();
     if log.log_format == LogFormat::Json {
-        tracing::error!(exit_code = error.exit_code(), "{error}");
+        for problem in &problems {
+            let help = miette::Diagnostic::help(*problem).map(|h| h.to_string());
+            tracing::error!(exit_code = error.exit_code(), hint = help, "{problem}");
+        }
         return;
     }
-    if let Error::Job(job) = error
-        && std::io::stderr().is_terminal()
-    {
-        let mut rendered = String::new();
-        if miette::GraphicalReportHandler::new().render_report(&mut rendered, job).is_ok() {
-            eprint!("{rendered}");
-            return;
+    let terminal = std::io::stderr().is_terminal();
+    for problem in &problems {
+        if terminal {
+            let mut rendered = String::new();
+            if miette::GraphicalReportHandler::new().render_report(&mut rendered, *problem).is_ok() {
+                eprint!("{rendered}");
+                continue;
+            }
+        }
+        eprintln!("error: {problem}");
+        if let JobError::At(at) = problem {
+            eprint!("{}", at.snippet());
+        }
+        if let Some(help) = miette::Diagnostic::help(*problem) {
+            eprintln!("hint: {help}");
         }
     }
-    eprintln!("error: {error}");
-    if let Error::Job(job) = error
-        && let Some(help) = miette::Diagnostic::help(job)
-    {
-        eprintln!("hint: {help}");
+    if problems.len() > 1 {
+        eprintln!("{} problems in the job; nothing was sent", problems.len());
     }
 }
 
@@ -314,7 +333,7 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
                     job.search.request(job.page_size, None)
                 }
             };
-            println!("{}", serde_json::to_string_pretty(&body).expect("serializes"));
+            stdout(&format!("{}\n", serde_json::to_string_pretty(&body).expect("serializes")))?;
             if !cli.log.quiet {
                 eprintln!(
                     "{}: valid. Writes {} ({}), pages of {} people, {} seed(s). Each request after the first \
@@ -332,7 +351,7 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
         Command::Estimate(args) => run::estimate(args).await,
         Command::Config(args) => {
             let job = args.job.load()?;
-            print!("{}", run::describe_settings(&job, token(&args.token)?.is_some()));
+            stdout(&run::describe_settings(&job, token(&args.token)?.is_some()))?;
             Ok(())
         }
         Command::Sandbox(options) => Ok(crate::sandbox::serve_until_signal(options).await?),
@@ -343,6 +362,19 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
         Command::Manpage => clap_mangen::Man::new(Cli::command())
             .render(&mut std::io::stdout())
             .map_err(|e| Error::Usage(format!("cannot write the man page: {e}"))),
+    }
+}
+
+/// Writes what a command prints. A reader that went away (`validate job.toml | head`) is not an error;
+/// anything else the terminal or file refuses is.
+fn stdout(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Usage(format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(()),
     }
 }
 

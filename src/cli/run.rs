@@ -32,7 +32,7 @@ async fn connect(job: &Job, api: &ApiArgs) -> Result<(Client, String, Option<San
         let token = token.or_else(|| Token::new(sandbox.token())).expect("the sandbox has a token");
         tracing::info!(url = sandbox.base_url(), "running against an in-process sandbox: free, synthetic people");
         let client = Client::new(&endpoint(sandbox.base_url().to_owned()), token)?;
-        return Ok((client, "sandbox".to_owned(), Some(sandbox)));
+        return Ok((client, crate::checkpoint::SANDBOX_ENDPOINT.to_owned(), Some(sandbox)));
     }
     let token = token.ok_or_else(|| {
         Error::Usage(
@@ -65,6 +65,8 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
             requests = report.requests,
             retries = report.retries,
             credits_used = report.credits_used,
+            sandbox = report.sandbox,
+            base_url = %report.base_url,
             resumed_at,
             output = %report.output.display(),
             report = %report_path.display(),
@@ -97,6 +99,13 @@ pub fn summary(outcome: &Outcome) -> String {
     let mut out = String::new();
     let resumed = outcome.resumed_at.map(|n| format!(" (resumed at {n} people)")).unwrap_or_default();
     let _ = writeln!(out, "Exported {} people to {}{resumed}", report.people, shown(&report.output).display());
+    if report.sandbox {
+        let _ = writeln!(
+            out,
+            "  sandbox: synthetic people from the built-in sandbox ({}), not Ocean's; without --sandbox the job runs against the API",
+            report.base_url
+        );
+    }
     let _ = writeln!(
         out,
         "  pages {}, requests {}, retries {}, credits used {}, elapsed {}",
@@ -170,7 +179,7 @@ pub async fn estimate(args: EstimateArgs) -> Result<(), Error> {
     let job = args.job.load()?;
     let (client, _, _sandbox) = connect(&job, &args.api).await?;
     let estimate = export::estimate(&job, &client).await?;
-    print!("{}", describe_estimate(&job, &estimate));
+    super::stdout(&describe_estimate(&job, &estimate))?;
     if let Some(days) = estimate.days_needed() {
         tracing::warn!(
             "the export needs {} requests but only {} are left today; it cannot finish today (about {days} day(s) at this allowance); rerunning resumes",
@@ -210,12 +219,24 @@ fn describe_estimate(job: &Job, e: &Estimate) -> String {
         round_credits(e.price)
     );
     let _ = writeln!(out, "credits balance:     {}", round_credits(e.balance));
-    let _ =
-        writeln!(out, "this estimate cost:  {} credits, {} requests", round_credits(e.probe_cost), e.probe_requests);
+    let explained = match e.explain_requests {
+        0 => String::new(),
+        n => format!(", {n} of them to find what matches nobody"),
+    };
+    let _ = writeln!(
+        out,
+        "this estimate cost:  {} credits, {} requests{explained}",
+        round_credits(e.probe_cost),
+        e.probe_requests
+    );
+    let _ = writeln!(out, "time at {} req/min:  {}", job.settings.api.requests_per_minute, human_duration(e.duration));
+    if !job.seeds.is_empty() && !e.seed_statuses.is_empty() {
+        let _ =
+            writeln!(out, "seeds found:         {} of {}", e.seed_statuses.successful_people.len(), job.seeds.len());
+    }
     for note in &e.notes {
         let _ = writeln!(out, "note: {note}");
     }
-    let _ = writeln!(out, "time at {} req/min:  {}", job.settings.api.requests_per_minute, human_duration(e.duration));
     out
 }
 

@@ -1,10 +1,14 @@
 //! `estimate`: what an export will take, from `size: 1` requests and the credit balance. A search above
-//! the result window is planned as `run` would split it, one `size: 1` probe per part.
+//! the result window is planned as `run` would split it, one `size: 1` probe per part. It also says why
+//! the numbers are what they are: seeds Ocean did not find, and, when nobody matches, which filter or
+//! value matches nobody (found with a few more `size: 1` requests, each counted and shown).
 
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use crate::api::body::{PageSize, SearchBody};
-use crate::api::{Client, PageMeta, Person, PersonSink};
+use crate::api::{Client, PageMeta, Person, PersonSink, SeedStatuses};
 use crate::error::Error;
 use crate::fetch::{self, Pacer, PageFailure, PageSink, Retrying, Tally, fetch_page, within};
 use crate::job::Job;
@@ -34,7 +38,12 @@ pub struct Estimate {
     pub duration: Duration,
     /// The parts a search above the result window is split into (`None`: it fits).
     pub parts: Option<Vec<(String, u64)>>,
-    /// What the plan or the limits mean for the people delivered.
+    /// What the API made of the seeds (found, not found, …), from the first probe.
+    pub seed_statuses: SeedStatuses,
+    /// Of `probe_requests`, those sent only to explain a total of 0 (at most [`MAX_EXPLAIN_PROBES`]).
+    pub explain_requests: u64,
+    /// Why the numbers are what they are, one sentence each: seeds not found, a filter or a value that
+    /// matches nobody, what the plan or the limits mean for the people delivered.
     pub notes: Vec<String>,
 }
 
@@ -72,8 +81,17 @@ struct Quiet;
 
 impl fetch::Observer for Quiet {}
 
+/// Most extra `size: 1` requests an estimate sends to find what matches nobody. A request that matches
+/// nobody costs nothing; one that matches costs one person (0.2 credits on v3).
+pub const MAX_EXPLAIN_PROBES: u64 = 8;
+
+/// Seeds named in a note before the rest are counted.
+const SHOWN_SEEDS: usize = 10;
+
 /// Estimates an export of `job`: a `size: 1` request (which costs one person's credits), one more per
 /// part when the search must be split, and the credit balance, all paced and retried like a run's pages.
+/// When nobody matches, up to [`MAX_EXPLAIN_PROBES`] more `size: 1` requests find the filter, or the
+/// value, that matches nobody.
 pub async fn estimate(job: &Job, client: &Client) -> Result<Estimate, Error> {
     let policy = super::retry_policy(job);
     let pacer = Pacer::new(job.settings.api.requests_per_minute);
@@ -89,6 +107,11 @@ pub async fn estimate(job: &Job, client: &Client) -> Result<Estimate, Error> {
     };
     let first: PageMeta = probe(job.search.body().clone()).await?;
     let mut probe_cost = first.credits_used.unwrap_or(0.0);
+    let seed_statuses = first.seed_statuses.clone().unwrap_or_default();
+    let mut notes = seed_notes(job, &seed_statuses);
+    for (domain, status) in &first.include_domains_statuses {
+        notes.push(format!("includeDomains `{domain}`: {status}"));
+    }
 
     let limits = &job.settings.limits;
     let price = if first.people > 0 && probe_cost > 0.0 {
@@ -103,7 +126,6 @@ pub async fn estimate(job: &Job, client: &Client) -> Result<Estimate, Error> {
     }
     let page = job.page_size.people();
     let rules = super::rules(job);
-    let mut notes = Vec::new();
     let mut plan = Plan::new(job.window());
     plan.record(0, &first, 0, Some(to_export), job.search.body(), &rules)?;
     while let Some(index) = plan.parts.iter().position(|p| p.stage == Stage::Probe) {
@@ -148,6 +170,15 @@ pub async fn estimate(job: &Job, client: &Client) -> Result<Estimate, Error> {
         ));
     }
     notes.extend(plan.gaps.iter().cloned());
+    let before_explaining = tally.get().0;
+    if total == 0 {
+        let prober = Prober { client, retrying: &retrying, sent: 0, cost: 0.0, failed: None };
+        let (explained, cost) = explain_zero(job, prober).await;
+        notes.extend(explained);
+        probe_cost += cost;
+    }
+    let explain_requests = tally.get().0 - before_explaining;
+    // Read last, so that today's allowance counts the requests above.
     let balance = retrying
         .run(|| within(policy.page_timeout, async { client.balance().await.map_err(PageFailure::<Error>::from) }))
         .await?;
@@ -167,6 +198,8 @@ pub async fn estimate(job: &Job, client: &Client) -> Result<Estimate, Error> {
         resets_in: Duration::from_secs(balance.daily_limit_rate_seconds_to_reset.max(0).unsigned_abs()),
         duration: Duration::from_secs_f64(pages as f64 / rate * 60.0),
         parts,
+        seed_statuses,
+        explain_requests,
         notes,
     })
 }
@@ -182,4 +215,157 @@ fn facets(plan: &Plan) -> String {
         }
     }
     used.join(", then ")
+}
+
+/// Notes on the seeds Ocean did not take: not found, at a company it has not crawled, or missing data.
+fn seed_notes(job: &Job, statuses: &SeedStatuses) -> Vec<String> {
+    let list = |seeds: &std::collections::BTreeSet<String>| {
+        let shown: Vec<&str> = seeds.iter().take(SHOWN_SEEDS).map(String::as_str).collect();
+        let more = seeds.len().saturating_sub(SHOWN_SEEDS);
+        if more > 0 { format!("{} and {more} more", shown.join(", ")) } else { shown.join(", ") }
+    };
+    let mut notes = Vec::new();
+    let all = job.seeds.len();
+    let missing = &statuses.not_found_people;
+    if !missing.is_empty() {
+        let how_many = if missing.len() >= all {
+            format!("none of the {all} seed(s) was found by Ocean")
+        } else {
+            format!("Ocean did not find {} of the {all} seeds", missing.len())
+        };
+        notes.push(format!(
+            "{how_many}: {}; check each at https://www.linkedin.com/in/HANDLE (a seed Ocean does not know does not shape the results)",
+            list(missing)
+        ));
+    }
+    if !statuses.triggered_domain_people.is_empty() {
+        notes.push(format!(
+            "seeds at a company Ocean has not crawled yet (it has started): {}",
+            list(&statuses.triggered_domain_people)
+        ));
+    }
+    if !statuses.missing_company_information_people.is_empty() {
+        notes.push(format!(
+            "seeds whose company lacks the data a lookalike needs: {}",
+            list(&statuses.missing_company_information_people)
+        ));
+    }
+    notes
+}
+
+/// Sends `size: 1` probes, each counted and paid for, up to [`MAX_EXPLAIN_PROBES`].
+struct Prober<'a> {
+    client: &'a Client,
+    retrying: &'a Retrying<'a>,
+    sent: u64,
+    cost: f64,
+    /// Why a probe failed, if one did.
+    failed: Option<String>,
+}
+
+impl Prober<'_> {
+    /// The total of a body, or `None` once the probes are used up or one failed (the reason is kept:
+    /// a failed explanation does not fail the estimate, whose own request went through).
+    async fn total(&mut self, body: Value) -> Option<u64> {
+        if self.sent >= MAX_EXPLAIN_PROBES || self.failed.is_some() {
+            return None;
+        }
+        let mut body: SearchBody = serde_json::from_value(body).expect("a part of a valid body is valid");
+        body.size = Some(PageSize::new(1).expect("1 is a page size"));
+        self.sent += 1;
+        match fetch_page(self.client, &body, &mut Discard, self.retrying).await {
+            Ok(meta) => {
+                self.cost += meta.credits_used.unwrap_or(0.0);
+                Some(meta.total.unwrap_or(0))
+            }
+            Err(e) => {
+                self.failed = Some(Error::from(e).to_string());
+                None
+            }
+        }
+    }
+}
+
+/// Why a search matches nobody: each filter is tried on its own (seeds left out), and the values of a
+/// list that alone matches nobody one by one, until a culprit is named or the probes run out. Returns
+/// the notes and what the probes cost.
+async fn explain_zero(job: &Job, mut prober: Prober<'_>) -> (Vec<String>, f64) {
+    let body = serde_json::to_value(job.search.body()).expect("a body serializes");
+    let mut filters = Vec::new();
+    for section in ["peopleFilters", "companiesFilters"] {
+        for (key, value) in body[section].as_object().into_iter().flatten() {
+            if key != "lookalikeLinkedinHandles" && !is_empty(value) {
+                filters.push((section, key.clone(), value.clone()));
+            }
+        }
+    }
+    let name = |section: &str, key: &str, index: Option<usize>| {
+        let mut loc = vec![json!("body"), json!(section), json!(key)];
+        loc.extend(index.map(|i| json!(i)));
+        job.provenance.job_key(&loc)
+    };
+    let mut notes = Vec::new();
+    if filters.is_empty() {
+        notes.push("Ocean reports nobody for this search, and it has no filter to loosen".to_owned());
+        return (notes, prober.cost);
+    }
+    let mut culprits = 0;
+    let mut out_of_probes = false;
+    for (section, key, value) in &filters {
+        // With one filter, the search itself (seeds aside) already said it matches nobody.
+        let alone =
+            if filters.len() == 1 { Some(0) } else { prober.total(json!({ *section: { key.as_str(): value } })).await };
+        match alone {
+            None => {
+                out_of_probes = true;
+                break;
+            }
+            Some(0) => {}
+            Some(_) => continue,
+        }
+        culprits += 1;
+        let items = value.as_array().filter(|items| items.len() > 1 && items.iter().all(Value::is_string));
+        let mut named = false;
+        for (i, item) in items.into_iter().flatten().enumerate() {
+            match prober.total(json!({ *section: { key.as_str(): [item] } })).await {
+                Some(0) => {
+                    notes.push(format!("{} = {item} matches nobody", name(section, key, Some(i))));
+                    named = true;
+                }
+                Some(_) => {}
+                None => {
+                    out_of_probes = true;
+                    break;
+                }
+            }
+        }
+        if !named {
+            match value.as_array().map(Vec::as_slice) {
+                Some([only]) => notes.push(format!("{} = {only} matches nobody", name(section, key, Some(0)))),
+                _ => notes.push(format!("{} matches nobody on its own", name(section, key, None))),
+            }
+        }
+    }
+    if culprits == 0 && !out_of_probes {
+        notes
+            .push("each filter matches people on its own, but not all of them together: loosen one of them".to_owned());
+    }
+    match &prober.failed {
+        Some(why) => notes.push(format!("(could not finish finding what matches nobody: {why})")),
+        None if out_of_probes => {
+            notes.push(format!("(stopped after {MAX_EXPLAIN_PROBES} requests to find what matches nobody)"))
+        }
+        None => {}
+    }
+    (notes, prober.cost)
+}
+
+/// An empty list or table filters nothing.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
+    }
 }

@@ -274,7 +274,7 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
             (sink.publish(&checkpoint.output)?, Published::Now)
         }
     };
-    let report = Report::new(&checkpoint, job.output.format, sha256);
+    let report = Report::new(&checkpoint, job.output.format, sha256, export.client.base_url().as_str());
     let report_path = report.write()?;
     state.clear()?;
     if !report.complete {

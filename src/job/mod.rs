@@ -2,12 +2,16 @@
 //! any request, and every problem is a [`JobError`] pointing at file:line:column (exit 2).
 //!
 //! Loading runs in steps, each in its own module: `decode` (bytes → tables), the job's name, `seeds`,
-//! `request` (the body as sent), `settings` (layered) and `output`.
+//! `request` (the body as sent, `countries` by name or code), `settings` (layered) and `output`. Every
+//! step records its problems and the next one goes on with what is valid, so one run shows them all.
 
+pub mod countries;
 mod decode;
 pub mod diagnostic;
+mod hints;
 mod output;
 pub mod request;
+mod schema;
 pub mod seeds;
 pub mod settings;
 
@@ -21,8 +25,9 @@ use crate::api::ValidationItem;
 use crate::api::body::PageSize;
 use crate::sink::{Format, SinkOptions};
 pub use decode::MAX_JOB_FILE_BYTES;
+use decode::{Seg, path as key_path};
 pub use diagnostic::JobError;
-use diagnostic::Located;
+use diagnostic::{Located, Problems};
 pub use output::{DEFAULT_OUTPUT, Output};
 pub use request::{DEFAULT_PAGE_SIZE, Provenance, Search};
 pub use settings::{ApiSettings, LimitSettings, Origin, OutputSettings, Overrides, Settings};
@@ -85,48 +90,71 @@ pub fn load(path: &Path, context: &Context) -> Result<Job, JobError> {
     from_bytes(path, bytes, context)
 }
 
-/// Checks the bytes of a job file; `path` names it in errors and in the job.
+/// Checks the bytes of a job file; `path` names it in errors and in the job. Every problem found is in
+/// the error, in file order.
 pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job, JobError> {
     let text = decode::text(path, bytes)?;
     let located = Located { path, text: &text };
-    let file = decode::tables(&located)?;
-    let spans = decode::Spans::parse(&text);
-    let name = name(file.name.as_deref(), path, &located, &spans)?;
-    let seeds = seeds::collect(&file.seeds, &located, &spans)?;
-    let (search, page_size, provenance) = request::build(file.search, &seeds, |i| {
-        spans.at(&["search", "peopleFilters", "lookalikeLinkedinHandles"], Some(i))
-    })
-    .map_err(|(span, message)| located.error(span, message, None))?;
+    let mut problems = Problems::new(path);
+    let Some(decode::Decoded { file, spans, settings_text }) = decode::tables(&located, &mut problems) else {
+        return Err(stop(problems));
+    };
+    let name = problems.take(name(file.name.as_deref(), path, &located, &spans));
+    let (seeds, warnings) = seeds::collect(&file.seeds, &located, &spans, &mut problems);
+    let mut issues = Vec::new();
+    let (search, page_size, provenance) = request::build(file.search, &seeds, &mut issues);
+    for (at, message, help) in issues {
+        let full: Vec<Seg> = std::iter::once(Seg::from("search")).chain(at).collect();
+        problems.push(located.error(spans.at(&full), message, help));
+    }
     let seeds =
         search.body().people_filters.as_ref().and_then(|p| p.lookalike_linkedin_handles.clone()).unwrap_or_default();
 
     // The job's own base URL is checked even when a flag overrides it, like every other value in the file;
     // `run` would refuse it later, with no place to point at.
-    crate::api::client::parse_base_url(&file.api.base_url)
-        .map_err(|e| located.error(spans.at(&["api", "base_url"], None), e.to_string(), None))?;
+    if let Err(e) = crate::api::client::parse_base_url(&file.api.base_url) {
+        problems.push(located.error(spans.at(&key_path(&["api", "base_url"])), format!("api.base_url: {e}"), None));
+    }
 
     let user_text = match &context.user_settings {
         Some(user) if user.exists() => {
-            Some(std::fs::read_to_string(user).map_err(|source| JobError::Read { path: user.clone(), source })?)
+            problems.take(std::fs::read_to_string(user).map_err(|source| JobError::Read { path: user.clone(), source }))
         }
         _ => None,
     };
-    let settings::Layered { settings, origins } = settings::layer(&settings::Sources {
+    let layered = problems.take(settings::layer(&settings::Sources {
         user_file: context.user_settings.as_deref().zip(user_text.as_deref()),
-        job_file: (path, &text),
+        job_file: (path, &settings_text),
         environment: context.environment.clone(),
         overrides: &context.overrides,
-    })?;
+    }));
+    let Some(settings::Layered { settings, origins }) = layered else {
+        return Err(stop(problems));
+    };
     // A problem in a merged value points into the job file when the value came from there.
     let setting_error = |key: &str, index: Option<usize>, message: String| match origins.get(key) {
         Some(Origin::JobFile(_)) => {
-            let keys: Vec<&str> = key.split('.').collect();
-            located.error(spans.at(&keys, index), message, None)
+            let mut at: Vec<Seg> = key.split('.').map(Seg::from).collect();
+            at.extend(index.map(Seg::from));
+            located.error(spans.at(&at), format!("{key}: {message}"), None)
         }
         origin => JobError::Setting(format!("{key} (from {}): {message}", origin.unwrap_or(&Origin::Default))),
     };
-    let output = output::check(&settings.output, &name, &context.now, &setting_error)?;
+    let output = output::check(&settings.output, name.as_deref().unwrap_or("job"), &context.now, &setting_error);
+    let output = problems.take(output);
+    let (Some(name), Some(output), true) = (name, output, problems.is_empty()) else {
+        return Err(stop(problems));
+    };
+    // Only for a job that loads: a job with problems shows those first, and only those.
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     Ok(Job { name, file: path.to_owned(), search, page_size, seeds, provenance, settings, origins, output })
+}
+
+/// The problems that stop a job; a step that gave up always recorded why, but an error is never lost.
+fn stop(problems: Problems) -> JobError {
+    problems.finish().err().unwrap_or_else(|| JobError::Setting("the job file cannot be read as a job".to_owned()))
 }
 
 /// The job's name: `name`, else the file's stem. It names files and folders, so it is kept plain.
@@ -140,8 +168,8 @@ fn name(written: Option<&str>, path: &Path, located: &Located, spans: &decode::S
         || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
         return Err(located.error(
-            spans.at(&["name"], None),
-            format!("job name `{name}` must be letters, digits, `-`, `_` or `.` (it names files and folders)"),
+            spans.at(&key_path(&["name"])),
+            format!("name: job name `{name}` must be letters, digits, `-`, `_` or `.` (it names files and folders)"),
             written.is_none().then(|| "set `name = \"...\"` in the job file".to_owned()),
         ));
     }
@@ -334,6 +362,56 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
         let path = dir.path().join("jobs/j.toml");
         std::fs::write(&path, "[search]\n[seeds]\nfile = \"seeds/c.csv\"\n").unwrap();
         assert_eq!(load(&path, &context()).unwrap().seeds, vec!["dwight-schrute"]);
+    }
+
+    #[test]
+    fn five_mistakes_are_five_problems_in_file_order() {
+        let text = "nmae = \"x\"\n[search]\nsize = 0\npeopleFilters = { countries = [\"Denmrk\"], seniorities = [\"Manger\"] }\n[output]\ncolums = [\"id\"]\n";
+        let err = load_text(text).unwrap_err();
+        let places: Vec<String> = err
+            .problems()
+            .iter()
+            .map(|p| match p {
+                JobError::At(at) => format!("{}:{}", at.line, at.column),
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(places, ["1:1", "3:8", "4:32", "4:58", "6:1"]);
+        assert!(err.to_string().contains("search.size must be between 1 and 10000, got 0"), "{err}");
+        // A bad setting is one problem at its place, not a second one from the settings layers.
+        let err =
+            load_text("[search]\n[api]\ntimeout_secs = 0\nmax_retries = -1\n[limits]\nmax_records = 0\n").unwrap_err();
+        let shown: Vec<String> = err.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 3, "{shown:#?}");
+        assert!(shown.iter().all(|p| p.contains("my-job.toml:")), "{shown:#?}");
+    }
+
+    proptest::proptest! {
+        /// Any edit of a valid job gives a job or located problems, never a panic, and every problem
+        /// draws its snippet.
+        #[test]
+        fn edited_jobs_never_panic(at in 0usize..400, cut in 0usize..6, insert in "[ -~\n\t\u{e5}\u{f8}\u{2028}]{0,8}") {
+            let valid = "name = \"nordic\"\n[search]\nsize = 100\npeopleFilters = { countries = [\"Denmark\", \"se\"], seniorities = [\"Manager\"], cities = [{ city = \"Aarhus\", country = \"dk\" }] }\ncompaniesFilters = { primaryLocations = { includeCountries = [\"UK\"], geolocation = { latitude = 1.0, longitude = 2.0, radius = 3 } } }\n[seeds]\nlinkedin = [\"dwight-schrute\"]\n[output]\ncolumns = [\"id\", \"name\"]\n[api]\nrequests_per_minute = 60\n[limits]\nmax_records = 10\n";
+            let mut at = at.min(valid.len());
+            while !valid.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut end = (at + cut).min(valid.len());
+            while !valid.is_char_boundary(end) {
+                end += 1;
+            }
+            let edited = format!("{}{insert}{}", &valid[..at], &valid[end..]);
+            if let Err(err) = from_bytes(Path::new("p.toml"), edited.into_bytes(), &context()) {
+                for problem in err.problems() {
+                    let _ = problem.to_string();
+                    if let JobError::At(at) = problem {
+                        let _ = at.snippet();
+                        let mut drawn = String::new();
+                        let _ = miette::GraphicalReportHandler::new().render_report(&mut drawn, at.as_ref());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -27,20 +27,22 @@ pub struct Output {
 /// How a problem with a merged setting is reported: at its place in the job file when it came from there.
 pub(super) type SettingError<'a> = dyn Fn(&str, Option<usize>, String) -> JobError + 'a;
 
-/// Checks the `[output]` settings of job `name`, as of `now`.
+/// Checks the `[output]` settings of job `name`, as of `now`; every problem, not just the first.
 pub(super) fn check(
     settings: &OutputSettings,
     name: &str,
     now: &jiff::ZonedDateTime,
     error: &SettingError,
 ) -> Result<Output, JobError> {
+    let mut errors = Vec::new();
     let template = settings.path.clone().unwrap_or_else(|| DEFAULT_OUTPUT.to_owned());
     let format = settings.format.or(Format::from_path(Path::new(&template))).unwrap_or(Format::Csv);
-    let path = fill_template(&template, name, format, now).map_err(|m| error("output.path", None, m))?;
-    if let Some(implied) = Format::from_path(&path)
+    let path = fill_template(&template, name, format, now).map_err(|m| errors.push(error("output.path", None, m)));
+    if let Ok(path) = &path
+        && let Some(implied) = Format::from_path(path)
         && implied != format
     {
-        return Err(error(
+        errors.push(error(
             "output.path",
             None,
             format!(
@@ -52,15 +54,19 @@ pub(super) fn check(
     }
     let columns = match &settings.columns {
         None => None,
-        Some(columns) => Some(crate::sink::csv::check_columns(columns).map_err(|e| {
-            let index = columns.iter().position(|c| *c == e.name);
-            let mut error = error("output.columns", index, e.to_string());
-            if let JobError::At(at) = &mut error {
-                at.help =
-                    Some(format!("columns are: {}", crate::sink::csv::known_columns().collect::<Vec<_>>().join(", ")));
-            }
-            error
-        })?),
+        Some(columns) => crate::sink::csv::check_columns(columns)
+            .map_err(|e| {
+                let index = columns.iter().position(|c| *c == e.name);
+                let mut error = error("output.columns", index, e.to_string());
+                if let JobError::At(at) = &mut error {
+                    at.help = Some(format!(
+                        "columns are: {}",
+                        crate::sink::csv::known_columns().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                errors.push(error);
+            })
+            .ok(),
     };
     if columns.is_some() && format == Format::Ndjson {
         tracing::warn!("[output] columns apply to CSV only; NDJSON keeps every field");
@@ -68,13 +74,20 @@ pub(super) fn check(
     // Always one folder per job, even when the setting is shared by several jobs (a user settings file).
     let state_dir = match &settings.state_dir {
         Some(dir) if dir.is_empty() => {
-            return Err(error("output.state_dir", None, "the state folder is empty; name a folder".to_owned()));
+            errors.push(error("output.state_dir", None, "the state folder is empty; name a folder".to_owned()));
+            PathBuf::new()
         }
         Some(dir) => PathBuf::from(dir),
         None => default_state_dir(&template),
     }
     .join(name);
-    Ok(Output { template, path, format, columns: columns.filter(|_| format == Format::Csv), state_dir })
+    match (path, errors.len()) {
+        (Ok(path), 0) => {
+            Ok(Output { template, path, format, columns: columns.filter(|_| format == Format::Csv), state_dir })
+        }
+        (_, 1) => Err(errors.remove(0)),
+        _ => Err(JobError::Several(errors)),
+    }
 }
 
 /// Fills `{job}`, `{date}`, `{datetime}` and `{format}` in an output path template.

@@ -3,11 +3,11 @@
 //! file, so that an API error about the body can point at the job key the user wrote.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use serde_json::Value;
 
-use super::seeds;
+use super::decode::{Seg, dotted};
+use super::{countries, seeds};
 use crate::api::body::{PageSize, PeopleFilters, SearchBody};
 
 /// Page size when the job does not set one (the API's own default, 50, would waste the daily request allowance).
@@ -31,22 +31,33 @@ impl Search {
     }
 }
 
+/// A problem with a value of `[search]`: its path under `search`, the message and a hint.
+pub(super) type Issue = (Vec<Seg>, String, Option<String>);
+
 /// The search, its page size and the provenance of its list items, from the job's `[search]` and seeds
-/// (each with the job key it came from). Seeds go to `lookalikeLinkedinHandles`, every list is
-/// de-duplicated, and country codes are lowercased (Ocean's documented form). On error, the span of the
-/// bad handle in `[search]` (from `handle_span`) and a message.
+/// (each with the job key it came from). Countries become Ocean's lowercase alpha-2 codes, seeds go to
+/// `lookalikeLinkedinHandles`, and every list is de-duplicated. Each value that cannot be sent (a country
+/// that is none, a handle that is not one) is left out and recorded in `issues`.
 pub(super) fn build(
     written: SearchBody,
     seeds: &[(String, String)],
-    handle_span: impl Fn(usize) -> Range<usize>,
-) -> Result<(Search, PageSize, Provenance), (Range<usize>, String)> {
+    issues: &mut Vec<Issue>,
+) -> (Search, PageSize, Provenance) {
+    let written = resolve_countries(written, issues);
     let as_written = serde_json::to_value(&written).expect("a search body serializes");
     let SearchBody { size, search_after: _, .. } = written;
     let mut body = SearchBody { size: None, search_after: None, ..written };
     let filters = body.people_filters.get_or_insert_with(PeopleFilters::default);
     let mut handles = Vec::new();
     for (i, raw) in filters.lookalike_linkedin_handles.take().unwrap_or_default().iter().enumerate() {
-        handles.push(seeds::normalise(raw).map_err(|m| (handle_span(i), m))?);
+        match seeds::normalise(raw) {
+            Ok(handle) => handles.push(handle),
+            Err(message) => issues.push((
+                vec![Seg::from("peopleFilters"), Seg::from("lookalikeLinkedinHandles"), Seg::from(i)],
+                format!("search.peopleFilters.lookalikeLinkedinHandles[{i}]: {message}"),
+                Some("write a LinkedIn handle (michael-scott-13532) or a profile URL".to_owned()),
+            )),
+        }
     }
     handles.extend(seeds.iter().map(|(handle, _)| handle.clone()));
     if !handles.is_empty() {
@@ -56,31 +67,86 @@ pub(super) fn build(
         body.people_filters = None;
     }
     let mut value = serde_json::to_value(&body).expect("a search body serializes");
-    normalise_lists(&mut value, None);
+    dedup_lists(&mut value);
     let mut provenance = Provenance::default();
     provenance.trace(&as_written, &value, "", seeds);
     let body = serde_json::from_value(value).expect("normalising keeps the body valid");
     let page_size = size.unwrap_or_else(|| PageSize::new(DEFAULT_PAGE_SIZE).expect("the default is in range"));
-    Ok((Search { body }, page_size, provenance))
+    (Search { body }, page_size, provenance)
 }
 
-/// Drops repeated items from every list, keeping the first, and lowercases two-letter country codes.
-fn normalise_lists(value: &mut Value, key: Option<&str>) {
+/// Keys whose values are countries: lists (`countries`, `excludeCountries`, `includeCountries`) and
+/// single values (`country` of a state or a city).
+const COUNTRY_LISTS: &[&str] = &["countries", "excludeCountries", "includeCountries"];
+
+/// Every country of the body as Ocean's lowercase alpha-2 code; a value that names no country is left
+/// out (from a list) or kept as written (a required single value), and recorded.
+fn resolve_countries(body: SearchBody, issues: &mut Vec<Issue>) -> SearchBody {
+    let mut value = serde_json::to_value(&body).expect("a search body serializes");
+    let before = issues.len();
+    walk_countries(&mut value, &mut Vec::new(), issues);
+    if issues.len() == before && value == serde_json::to_value(&body).expect("serializes") {
+        return body;
+    }
+    serde_json::from_value(value).expect("codes and names are both strings")
+}
+
+fn walk_countries(value: &mut Value, at: &mut Vec<Seg>, issues: &mut Vec<Issue>) {
+    let check = |written: &str, at: &[Seg], issues: &mut Vec<Issue>| match countries::resolve(written) {
+        Ok(code) => Some(code),
+        Err(unknown) => {
+            let key = format!("search.{}", dotted(at));
+            issues.push((at.to_vec(), format!("{key}: `{written}` is not a country"), Some(unknown.hint())));
+            None
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                at.push(Seg::from(key.as_str()));
+                match inner {
+                    Value::Array(items) if COUNTRY_LISTS.contains(&key.as_str()) => {
+                        let mut kept = Vec::with_capacity(items.len());
+                        for (i, item) in items.iter().enumerate() {
+                            at.push(Seg::from(i));
+                            match item.as_str().map(|c| check(c, at, issues)) {
+                                Some(Some(code)) => kept.push(Value::from(code)),
+                                Some(None) => {}
+                                None => kept.push(item.clone()),
+                            }
+                            at.pop();
+                        }
+                        *items = kept;
+                    }
+                    Value::String(written) if key == "country" => {
+                        if let Some(code) = check(written, at, issues) {
+                            *written = code.to_owned();
+                        }
+                    }
+                    other => walk_countries(other, at, issues),
+                }
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                at.push(Seg::from(i));
+                walk_countries(item, at, issues);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Drops repeated items from every list, keeping the first.
+fn dedup_lists(value: &mut Value) {
     match value {
         Value::Array(items) => {
-            if matches!(key, Some("countries" | "excludeCountries" | "includeCountries")) {
-                for item in items.iter_mut() {
-                    if let Value::String(code) = item
-                        && code.len() == 2
-                    {
-                        *code = code.to_ascii_lowercase();
-                    }
-                }
-            }
             seeds::dedup(items);
-            items.iter_mut().for_each(|item| normalise_lists(item, None));
+            items.iter_mut().for_each(dedup_lists);
         }
-        Value::Object(map) => map.iter_mut().for_each(|(k, v)| normalise_lists(v, Some(k))),
+        Value::Object(map) => map.values_mut().for_each(dedup_lists),
         _ => {}
     }
 }
@@ -187,13 +253,52 @@ mod tests {
     #[test]
     fn the_page_size_is_held_apart() {
         let written: SearchBody = toml::from_str("size = 20\nsearchAfter = \"x\"\n").unwrap();
-        let (search, size, _) = build(written, &[], |_| 0..0).unwrap();
+        let (search, size, _) = build(written, &[], &mut Vec::new());
         assert_eq!(size.get(), 20);
         assert_eq!(search.body().size, None);
         assert_eq!(search.body().search_after, None);
         let request = search.request(PageSize::new(5).unwrap(), Some("c"));
         assert_eq!((request.size.map(|s| s.get()), request.search_after.as_deref()), (Some(5), Some("c")));
-        let (_, default, _) = build(SearchBody::default(), &[], |_| 0..0).unwrap();
+        let (_, default, _) = build(SearchBody::default(), &[], &mut Vec::new());
         assert_eq!(default.get(), DEFAULT_PAGE_SIZE);
+    }
+
+    #[test]
+    fn every_country_field_becomes_a_code() {
+        let written: SearchBody = toml::from_str(
+            r#"
+peopleFilters = { countries = ["Denmark", "DK", "UK"], excludeCountries = ["DNK"], cities = [{ city = "Aarhus", country = "Danmark" }], states = [{ country = "USA", abbreviation = "NY" }] }
+companiesFilters = { primaryLocations = { includeCountries = ["Deutschland"], excludeCountries = ["Schweiz"], includeCities = [{ city = "Bern", country = "CH" }] }, otherLocations = { includeRegions = [{ country = "Great Britain", abbreviation = "ENG" }] } }
+"#,
+        )
+        .unwrap();
+        let mut issues = Vec::new();
+        let (search, _, _) = build(written, &[], &mut issues);
+        assert!(issues.is_empty(), "{issues:?}");
+        let body = serde_json::to_value(search.body()).unwrap();
+        assert_eq!(body["peopleFilters"]["countries"], serde_json::json!(["dk", "gb"]));
+        assert_eq!(body["peopleFilters"]["excludeCountries"], serde_json::json!(["dk"]));
+        assert_eq!(body["peopleFilters"]["cities"][0]["country"], "dk");
+        assert_eq!(body["peopleFilters"]["states"][0]["country"], "us");
+        let locations = &body["companiesFilters"]["primaryLocations"];
+        assert_eq!(
+            (&locations["includeCountries"][0], &locations["excludeCountries"][0]),
+            (&"de".into(), &"ch".into())
+        );
+        assert_eq!(locations["includeCities"][0]["country"], "ch");
+        assert_eq!(body["companiesFilters"]["otherLocations"]["includeRegions"][0]["country"], "gb");
+    }
+
+    #[test]
+    fn a_value_that_is_no_country_is_an_issue_at_its_place() {
+        let written: SearchBody =
+            toml::from_str("peopleFilters = { countries = [\"dk\", \"Denmrk\", \"Nordics\"] }\n").unwrap();
+        let mut issues = Vec::new();
+        let (search, _, _) = build(written, &[], &mut issues);
+        assert_eq!(issues.len(), 2, "{issues:?}");
+        assert_eq!(issues[0].0, vec![Seg::from("peopleFilters"), Seg::from("countries"), Seg::from(1)]);
+        assert_eq!(issues[0].1, "search.peopleFilters.countries[1]: `Denmrk` is not a country");
+        assert!(issues[0].2.as_deref().unwrap().starts_with("did you mean `dk` (Denmark)?"));
+        assert_eq!(search.body().people_filters.as_ref().unwrap().countries.as_deref(), Some(&["dk".to_owned()][..]));
     }
 }

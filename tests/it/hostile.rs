@@ -328,7 +328,7 @@ fn a_lone_surrogate_in_a_string_keeps_the_person_in_both_formats() {
 fn a_422_points_at_seeds_and_at_de_duplicated_list_items() {
     let api = Scripted::new(|_, _| {
         ResponseTemplate::new(422).set_body_json(json!({"detail": [
-            {"type": "value_error", "loc": ["body", "peopleFilters", "countries", 1], "msg": "Unknown country", "input": "zz"},
+            {"type": "value_error", "loc": ["body", "peopleFilters", "countries", 1], "msg": "Unknown country", "input": "se"},
             {"type": "value_error", "loc": ["body", "peopleFilters", "lookalikeLinkedinHandles", 1], "msg": "Unknown handle", "input": "nobody-1"}
         ]}))
     });
@@ -337,7 +337,7 @@ fn a_422_points_at_seeds_and_at_de_duplicated_list_items() {
         "job.toml",
         &format!("{JOB}\n").replace(
             "[search]\nsize = 3\n",
-            "[search]\nsize = 3\npeopleFilters = { countries = [\"dk\", \"DK\", \"zz\"], lookalikeLinkedinHandles = [\"dwight-schrute\"] }\n[seeds]\nlinkedin = [\"nobody-1\"]\n",
+            "[search]\nsize = 3\npeopleFilters = { countries = [\"dk\", \"DK\", \"se\"], lookalikeLinkedinHandles = [\"dwight-schrute\"] }\n[seeds]\nlinkedin = [\"nobody-1\"]\n",
         ),
     );
     run(&world, &api.server.uri(), &[])

@@ -3,6 +3,7 @@
 
 mod bad_jobs;
 mod export;
+mod forgiving;
 mod hostile;
 mod operator;
 mod partitions;
