@@ -62,7 +62,8 @@ impl Dataset {
         let companies: Vec<Company> = (0..COMPANIES)
             .map(|c| {
                 let mut company = Company::generate(seed, c);
-                company.json = render::company_json(&company);
+                company.json = render::company_json(&company, Projection::ALL);
+                company.default_json = render::company_json(&company, *render::SCHEMA_DEFAULT);
                 company
             })
             .collect();
@@ -492,6 +493,7 @@ impl Company {
             }),
             logo: d.chance(0.8),
             json: Vec::new(),
+            default_json: Vec::new(),
         }
     }
 
@@ -509,6 +511,7 @@ impl Company {
             funding: None,
             logo: true,
             json: Vec::new(),
+            default_json: Vec::new(),
         }
     }
 }

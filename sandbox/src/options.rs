@@ -30,12 +30,12 @@ pub enum BadCursor {
 /// Which fields a person carries when the body has no `fields`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum FieldsDefault {
-    /// Every field (an older docs version: "all fields are returned").
+    /// The default list of Ocean's schema, as the real API does (no `email`, `phone`, `inferredEmails`,
+    /// `relevance`; company limited to revenue, employeeCountOcean, industries, technologies, fundingRound).
     #[default]
-    All,
-    /// The default list of Ocean's schema (no `email`, `phone`, `inferredEmails`, `relevance`; company
-    /// limited to revenue, employeeCountOcean, industries, technologies, fundingRound).
     Schema,
+    /// Every field (an older docs version: "all fields are returned").
+    All,
 }
 
 /// How a request past the result window (`--window N`) is answered.
@@ -94,7 +94,8 @@ empty list is the same as no filter.
     aliases (www., case, another top-level domain) are followed and listed in
     redirectMap, unknown includeDomains in includeDomainsStatuses
   peoplePerCompany: the first N people of each company domain
-  size, searchAfter, fields: page size, cursor, keys returned
+  size, searchAfter, fields: page size, cursor, keys returned (without
+    fields: the schema's default list, or every key with --fields-default all)
 
 So fieldsNotExist names the complement of a facet: countries [dk, se] plus
 countries [every other code] plus fieldsNotExist [country] is everyone once,
@@ -193,8 +194,9 @@ pub struct SandboxOptions {
     /// Check the body against the schema before the token (FastAPI checks the token first).
     #[arg(long)]
     pub validate_before_auth: bool,
-    /// Which fields a person carries when the body has no `fields`.
-    #[arg(long, value_enum, default_value_t = FieldsDefault::All)]
+    /// Which fields a person carries when the body has no `fields`: the schema's default list (no email,
+    /// no phone), or all.
+    #[arg(long, value_enum, default_value_t = FieldsDefault::Schema)]
     pub fields_default: FieldsDefault,
     /// Largest accepted request body, in bytes (larger gets 413).
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]

@@ -227,8 +227,11 @@ pub(crate) struct Company {
     pub technologies: Option<u32>,
     pub funding: Option<Funding>,
     pub logo: bool,
-    /// The full `company` object as JSON, rendered once (most responses carry it whole).
+    /// The full `company` object as JSON, rendered once (responses with every field carry it whole).
     pub json: Vec<u8>,
+    /// The `company` object as the schema's default `fields` select it, rendered once (what a body
+    /// without `fields` gets).
+    pub default_json: Vec<u8>,
 }
 
 pub(crate) struct Funding {

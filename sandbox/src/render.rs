@@ -161,6 +161,9 @@ pub(crate) struct Projection {
     company: u8,
 }
 
+/// The projection of a body without `fields` by default (`--fields-default schema`).
+pub(crate) static SCHEMA_DEFAULT: LazyLock<Projection> = LazyLock::new(Projection::schema_default);
+
 impl Projection {
     pub const ALL: Projection = Projection { person: u32::MAX, experience: u8::MAX, company: u8::MAX };
 
@@ -289,6 +292,9 @@ pub(crate) fn write_person(out: &mut Vec<u8>, p: &Person<'_>, projection: &Proje
                 match (t.company_visible, projection.company) {
                     (false, _) => null(out),
                     (true, u8::MAX) if !co.json.is_empty() => out.extend_from_slice(&co.json),
+                    (true, mask) if mask == SCHEMA_DEFAULT.company && !co.default_json.is_empty() => {
+                        out.extend_from_slice(&co.default_json)
+                    }
                     (true, mask) => write_company(out, co, mask),
                 }
             }
@@ -490,10 +496,10 @@ fn experiences(out: &mut Vec<u8>, all: &[Experience<'_>], mask: u8) {
     out.push(b']');
 }
 
-/// A company's full JSON, rendered once when the dataset is built.
-pub(crate) fn company_json(company: &Company) -> Vec<u8> {
+/// A company's JSON as `projection` selects it, rendered once when the dataset is built.
+pub(crate) fn company_json(company: &Company, projection: Projection) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
-    write_company(&mut out, company, u8::MAX);
+    write_company(&mut out, company, projection.company);
     out
 }
 

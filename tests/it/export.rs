@@ -3,6 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
+use ocean_sandbox::FieldsDefault;
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -21,7 +22,8 @@ fn nordic(p: &Value) -> bool {
 
 #[test]
 fn csv_and_ndjson_hold_every_match_once_in_api_order() {
-    let world = World::new(3000, |_| {});
+    // Every field, so the NDJSON lines can be compared with the whole person.
+    let world = World::new(3000, |o| o.fields_default = FieldsDefault::All);
     world.write("nordic.toml", NORDIC);
     let expected = ids_where(&world, nordic);
     assert!(expected.len() > 300, "the query should span several pages");
@@ -299,7 +301,11 @@ linkedin = ["dwight-schrute", "nobody-at-all-123"]
 
 #[test]
 fn csv_cells_survive_hostile_text_and_formulas_are_neutralised() {
-    let world = World::new(600, |o| o.hostile_share = 0.5);
+    // Every field: phone numbers are among the hostile cells, and no `fields` selects them.
+    let world = World::new(600, |o| {
+        o.hostile_share = 0.5;
+        o.fields_default = FieldsDefault::All;
+    });
     world.write(
         "cells.toml",
         "name = \"cells\"\n[search]\nsize = 200\n[output]\ncolumns = [\"id\", \"name\", \"jobTitle\", \"summary\", \"phone.numbers\", \"connectionsCount\"]\nbom = true\n",

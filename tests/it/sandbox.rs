@@ -9,6 +9,7 @@ mod dataset;
 mod facets;
 mod faults;
 mod filters;
+mod growth;
 mod harness;
 mod limits;
 mod log;

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use ocean_sandbox::{FieldsDefault, SandboxOptions};
 use serde_json::{Value, json};
 
-use super::harness::{self, ids, people, start, strings};
+use super::harness::{self, ids, people, start, strings, with_default_fields};
 
 /// For each seed: 3 for the same company domain, 2 for the same country, 1 per shared seniority and
 /// per shared department (the similarity the sandbox documents).
@@ -194,13 +194,17 @@ async fn fields_select_the_keys_of_each_person() {
 }
 
 #[tokio::test]
-async fn without_fields_every_key_or_the_schema_default() {
-    let all = start(harness::options()).await;
-    let page = all.post(&json!({"size": 100})).await.json();
-    assert_eq!(page["people"].as_array().cloned(), Some(people()[..100].to_vec()));
-
-    let schema = start(SandboxOptions { fields_default: FieldsDefault::Schema, ..harness::options() }).await;
+async fn without_fields_the_schema_default_list_or_every_key() {
+    // The default, as the real API: the schema's default fields, so no email and no phone.
+    assert_eq!(SandboxOptions::default().fields_default, FieldsDefault::Schema);
+    let truth = &people()[..100];
+    for key in ["email", "phone", "inferredEmails", "relevance"] {
+        assert!(truth.iter().any(|p| p.get(key).is_some()), "the dataset has {key}");
+    }
+    let schema = start(harness::options()).await;
     let page = schema.post(&json!({"size": 100})).await.json();
+    let expected: Vec<Value> = truth.iter().map(with_default_fields).collect();
+    assert_eq!(page["people"].as_array().cloned(), Some(expected));
     for person in page["people"].as_array().expect("people") {
         for key in ["email", "phone", "inferredEmails", "relevance"] {
             assert!(person.get(key).is_none(), "{key} in {person}");
@@ -211,4 +215,11 @@ async fn without_fields_every_key_or_the_schema_default() {
             assert!(keys(&person["company"]).is_subset(&allowed));
         }
     }
+    // `fields: null` is no `fields` either.
+    let null = schema.post(&json!({"size": 100, "fields": null})).await.json();
+    assert_eq!(null["people"], page["people"]);
+
+    let all = start(SandboxOptions { fields_default: FieldsDefault::All, ..harness::options() }).await;
+    let page = all.post(&json!({"size": 100})).await.json();
+    assert_eq!(page["people"].as_array().cloned(), Some(truth.to_vec()));
 }

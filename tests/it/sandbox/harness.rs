@@ -171,5 +171,51 @@ pub fn exists(value: Option<&Value>) -> bool {
     }
 }
 
+/// The `fields` a body without `fields` gets, as Ocean's published schema describes them (read from the
+/// description of `PublicSearchPeopleBodyV3.fields`, not from the sandbox's code).
+pub fn schema_default_fields() -> Vec<String> {
+    let schema: Value = serde_json::from_str(sandbox::SCHEMA).expect("the schema is JSON");
+    let text = schema["components"]["schemas"]["PublicSearchPeopleBodyV3"]["properties"]["fields"]["description"]
+        .as_str()
+        .expect("a description");
+    let (_, list) = text.split_once("default fields are returned:").expect("the default list");
+    list.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+/// A person as a body without `fields` gets it: only the schema's default keys, and in `company` only the
+/// keys the default `company.*` selectors name (`company.peopleCount` is `employeeCountOcean`,
+/// `company.latestFundingRound` is `fundingRound`: a quirk of the schema).
+pub fn with_default_fields(person: &Value) -> Value {
+    let fields = schema_default_fields();
+    let mut out = serde_json::Map::new();
+    for (key, value) in person.as_object().expect("a person") {
+        if key == "company" {
+            let selected: Vec<&str> = fields
+                .iter()
+                .filter_map(|f| f.strip_prefix("company."))
+                .map(|f| match f {
+                    "peopleCount" => "employeeCountOcean",
+                    "latestFundingRound" => "fundingRound",
+                    other => other,
+                })
+                .collect();
+            let company = match value.as_object() {
+                Some(company) => Value::Object(
+                    company
+                        .iter()
+                        .filter(|(k, _)| selected.contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                None => value.clone(),
+            };
+            out.insert(key.clone(), company);
+        } else if fields.contains(key) {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    Value::Object(out)
+}
+
 /// The three end styles, to run a test in each.
 pub const END_STYLES: [EndStyle; 3] = [EndStyle::Absent, EndStyle::Null, EndStyle::EmptyPage];
