@@ -158,7 +158,9 @@ impl Dataset {
         let hostile_roll = d.unit();
         let rank = (f64::from(COMPANIES) * d.unit().powi(3)) as u64;
         let company = ((rank * 1517 + mix(self.seed ^ 0x5eed) % u64::from(COMPANIES)) % u64::from(COMPANIES)) as u32;
-        let company_visible = !d.chance(0.03);
+        // Drawn and ignored, so that every later draw of a person stays what it was.
+        let _ = d.chance(0.03);
+        let company_visible = self.companies[company as usize].known;
         let home = self.companies[company as usize].country;
         let country = if d.chance(0.03) {
             None
@@ -492,6 +494,7 @@ impl Company {
                 crunchbase: d.chance(0.7),
             }),
             logo: d.chance(0.8),
+            known: !d.chance(0.03),
             json: Vec::new(),
             default_json: Vec::new(),
         }
@@ -510,6 +513,7 @@ impl Company {
             technologies: Some(0),
             funding: None,
             logo: true,
+            known: true,
             json: Vec::new(),
             default_json: Vec::new(),
         }

@@ -227,6 +227,10 @@ pub(crate) struct Company {
     pub technologies: Option<u32>,
     pub funding: Option<Funding>,
     pub logo: bool,
+    /// Ocean knows the company (its profile is crawled): its people carry a `company` object. Unknown
+    /// companies (about 3 %) leave `company` null on all of their people alike, so company filters keep
+    /// or drop whole companies, as `peoplePerCompany` needs.
+    pub known: bool,
     /// The full `company` object as JSON, rendered once (responses with every field carry it whole).
     pub json: Vec<u8>,
     /// The `company` object as the schema's default `fields` select it, rendered once (what a body

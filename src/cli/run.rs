@@ -27,7 +27,9 @@ async fn connect(job: &Job, api: &ApiArgs) -> Result<(Client, String, Option<San
     };
     if api.sandbox {
         let mut options = SandboxOptions::default();
-        options.tokens.extend(token.iter().map(|t| t.expose().to_owned()));
+        // The sandbox reads `NAME@ACCOUNT` (split at the last `@`): naming the account keeps a token that
+        // holds an `@` whole.
+        options.tokens.extend(token.iter().map(|t| format!("{}@sandbox", t.expose())));
         let sandbox = crate::sandbox::start(options).await?;
         let token = token.or_else(|| Token::new(sandbox.token())).expect("the sandbox has a token");
         tracing::info!(url = sandbox.base_url(), "running against an in-process sandbox: free, synthetic people");

@@ -379,7 +379,10 @@ fn log_page(checkpoint: &Checkpoint, part: usize, meta: &PageMeta, counts: PageC
     );
     if counts.duplicates > 0 && plan.split() {
         // Expected: the whole search's first page overlaps the parts, and parts of seniorities overlap.
-        tracing::debug!(count = counts.duplicates, "the page had people another part had brought; each is written once");
+        tracing::debug!(
+            count = counts.duplicates,
+            "the page had people another part had brought; each is written once"
+        );
     } else if counts.duplicates > 0 {
         tracing::warn!(count = counts.duplicates, "the page repeated people already written; each is written once");
     }
