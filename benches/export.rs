@@ -8,8 +8,9 @@
 //! exists, so that the figures measure the exporter rather than this machine's disk; one CSV run also
 //! writes to the disk (`target/`), for information.
 //!
-//! 1. Overhead: people/s of the exporter versus a bare client that walks the same pages and discards
-//!    them (target: at least 0.8), on 1 000 000 people at page size 1 000, CSV and NDJSON.
+//! 1. Overhead: people/s of the exporter versus a bare client that walks the same pages, counts the
+//!    people in them and discards them (target: at least 0.8), on 1 000 000 people at page size 1 000,
+//!    CSV and NDJSON. The bare client's count must equal the sandbox's size.
 //! 2. Memory: peak RSS at page size 10 000 with the hostile 20 KB summaries (target: at most 64 MiB),
 //!    and for 1 000 000 people against 100 000 (target: at most 1.2 times).
 //! 3. Overlap: with 300 ms of sandbox latency per page, pages/s against 1/latency (target: 95 %).
@@ -27,6 +28,8 @@ const TOKEN: &str = "sandbox-token";
 struct Sandbox {
     child: Child,
     url: String,
+    /// People in its dataset: what an unfiltered walk must receive.
+    people: u64,
     log: Option<PathBuf>,
 }
 
@@ -41,7 +44,7 @@ impl Sandbox {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let url = line.trim().strip_prefix("OCEAN_BASE_URL=").expect("the sandbox prints its URL").to_owned();
-        Sandbox { child, url, log: log.map(Path::to_owned) }
+        Sandbox { child, url, people, log: log.map(Path::to_owned) }
     }
 
     /// Arrival times (ms since the epoch) of the requests the sandbox logged.
@@ -90,6 +93,11 @@ fn export(dir: &Path, sandbox: &Sandbox, size: u64, format: &str, output: &Path)
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(status, 0, "the export failed");
     let _ = std::fs::remove_file(output);
+    let report = ocean_export::checkpoint::report_path(output);
+    let text = std::fs::read_to_string(&report).expect("the export wrote its report");
+    let _ = std::fs::remove_file(&report);
+    let people = serde_json::from_str::<serde_json::Value>(&text).unwrap()["people"].as_u64().expect("people");
+    assert_eq!(people, sandbox.people, "the export wrote every person of the sandbox");
     let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Run {
         seconds,
@@ -109,16 +117,28 @@ fn wait4(child: &Child) -> (i32, libc::rusage) {
     (libc::WEXITSTATUS(status), usage)
 }
 
-/// A bare client: walks every page of the unfiltered query, streaming and discarding each body, taking
-/// the cursor from its end. Returns people, bytes and seconds.
-fn bare_walk(sandbox: &Sandbox, size: u64, people: u64) -> (u64, u64, f64) {
+/// What a bare walk received.
+struct Walk {
+    /// People counted in the bodies, not assumed.
+    people: u64,
+    bytes: u64,
+    pages: u64,
+    seconds: f64,
+    /// Time spent counting the people, included in `seconds`.
+    counting_seconds: f64,
+}
+
+/// A bare client: walks every page of the unfiltered query, streaming each body, counting the people in it as it arrives and taking the cursor from its end; the
+/// bytes are then thrown away.
+fn bare_walk(sandbox: &Sandbox, size: u64) -> Walk {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let url = format!("{}/v3/search/people", sandbox.url);
     runtime.block_on(async move {
         tokio::spawn(async move {
             let client = reqwest::Client::new();
             let started = Instant::now();
-            let (mut cursor, mut bytes) = (None::<String>, 0u64);
+            let (mut cursor, mut bytes, mut people, mut pages) = (None::<String>, 0u64, 0u64, 0u64);
+            let mut counting = std::time::Duration::ZERO;
             loop {
                 let mut body = serde_json::json!({ "size": size });
                 if let Some(cursor) = &cursor {
@@ -126,26 +146,157 @@ fn bare_walk(sandbox: &Sandbox, size: u64, people: u64) -> (u64, u64, f64) {
                 }
                 let mut response = client.post(&url).header("x-api-token", TOKEN).json(&body).send().await.unwrap();
                 assert!(response.status().is_success());
-                // Only the end of the body is kept, to find the cursor.
+                // The people are counted as the bytes arrive; only the end of the body is kept, to find
+                // the cursor.
+                let mut counter = PeopleCounter::default();
                 let mut tail: Vec<u8> = Vec::new();
                 while let Some(chunk) = response.chunk().await.unwrap() {
                     bytes += chunk.len() as u64;
+                    let counted = Instant::now();
+                    counter.feed(&chunk);
+                    counting += counted.elapsed();
                     tail.extend_from_slice(&chunk[chunk.len().saturating_sub(4096)..]);
                     tail.drain(..tail.len().saturating_sub(4096));
                 }
+                assert!(counter.is_complete(), "page {pages}: the body is not one complete JSON object");
+                assert!(counter.people <= size, "page {pages}: {} people on a page of {size}", counter.people);
+                people += counter.people;
+                pages += 1;
                 let key = b"\"searchAfter\":\"";
                 cursor = memchr::memmem::rfind(&tail, key).map(|at| {
                     let rest = &tail[at + key.len()..];
                     String::from_utf8_lossy(&rest[..memchr::memchr(b'"', rest).unwrap()]).into_owned()
                 });
                 if cursor.is_none() {
-                    return (people, bytes, started.elapsed().as_secs_f64());
+                    return Walk {
+                        people,
+                        bytes,
+                        pages,
+                        seconds: started.elapsed().as_secs_f64(),
+                        counting_seconds: counting.as_secs_f64(),
+                    };
                 }
             }
         })
         .await
         .unwrap()
     })
+}
+
+/// Counts the people in a search response while it streams in: the objects that open directly inside
+/// the `people` array of the top-level object, wherever the chunks are cut. It tracks nesting, strings
+/// and escapes, and skips through strings with `memchr`, so it reads each byte once and does not build
+/// anything. It does not validate the JSON beyond that: the exporter's parser does.
+#[derive(Default)]
+struct PeopleCounter {
+    people: u64,
+    /// Nesting of objects and arrays; the response itself is depth 1.
+    depth: u32,
+    in_string: bool,
+    /// The last byte was a backslash inside a string.
+    escaped: bool,
+    /// At depth 1, the next string is a key (after `{` or `,`), not a value (after `:`).
+    expect_key: bool,
+    /// The key being read, or the last key read, at depth 1.
+    key: Vec<u8>,
+    reading_key: bool,
+    /// Inside the `people` array (depth 2).
+    in_people: bool,
+    /// The top-level object has closed.
+    closed: bool,
+}
+
+impl PeopleCounter {
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    if self.reading_key {
+                        self.key.push(bytes[0]);
+                    }
+                    bytes = &bytes[1..];
+                    continue;
+                }
+                let Some(at) = memchr::memchr2(b'"', b'\\', bytes) else {
+                    if self.reading_key {
+                        self.key.extend_from_slice(bytes);
+                    }
+                    return;
+                };
+                if self.reading_key {
+                    self.key.extend_from_slice(&bytes[..at]);
+                }
+                if bytes[at] == b'\\' {
+                    self.escaped = true;
+                } else {
+                    self.in_string = false;
+                    self.reading_key = false;
+                }
+                bytes = &bytes[at + 1..];
+                continue;
+            }
+            let byte = bytes[0];
+            bytes = &bytes[1..];
+            match byte {
+                b'"' => {
+                    self.in_string = true;
+                    if self.depth == 1 && self.expect_key {
+                        self.reading_key = true;
+                        self.key.clear();
+                    }
+                }
+                b'{' | b'[' => {
+                    if self.depth == 2 && self.in_people && byte == b'{' {
+                        self.people += 1;
+                    }
+                    if self.depth == 1 && byte == b'[' && self.key == b"people" {
+                        self.in_people = true;
+                    }
+                    self.depth += 1;
+                    if self.depth == 1 {
+                        self.expect_key = true;
+                    }
+                }
+                b'}' | b']' => {
+                    self.depth -= 1;
+                    match self.depth {
+                        1 => self.in_people = false,
+                        0 => self.closed = true,
+                        _ => {}
+                    }
+                }
+                b',' if self.depth == 1 => self.expect_key = true,
+                b':' if self.depth == 1 => self.expect_key = false,
+                _ => {}
+            }
+        }
+    }
+
+    /// The body was one complete JSON object.
+    fn is_complete(&self) -> bool {
+        self.closed && self.depth == 0 && !self.in_string
+    }
+}
+
+/// The counter counts what it should on a body made to mislead it, however the body is cut.
+fn check_people_counter() {
+    let body = br#"{"peopleCount":[{},{}],"people":[{"id":"a","name":"\"people\":[{","nested":{"people":[{},{}]},"l":[{"x":[{}]},[{}]],"t":"back\\"},{"id":"b\\\"}{["},{}],"detail":"],\"people\":[{}","total":3,"people2":[{}]}"#;
+    let count = |cuts: &[usize]| {
+        let mut counter = PeopleCounter::default();
+        let mut from = 0;
+        for &to in cuts.iter().chain([&body.len()]) {
+            counter.feed(&body[from..to]);
+            from = to;
+        }
+        assert!(counter.is_complete(), "cut at {cuts:?}");
+        counter.people
+    };
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(body).unwrap()["people"].as_array().unwrap().len(), 3);
+    for at in 0..=body.len() {
+        assert_eq!(count(&[at]), 3, "cut at {at}");
+    }
+    assert_eq!(count(&(1..body.len()).collect::<Vec<_>>()), 3, "cut after every byte");
 }
 
 fn load_average() -> String {
@@ -162,6 +313,7 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn main() {
+    check_people_counter();
     let quick = std::env::args().any(|a| a == "quick");
     let big: u64 = if quick { 200_000 } else { 1_000_000 };
     let scratch = tempfile::tempdir_in(if Path::new("/dev/shm").exists() { "/dev/shm" } else { "/tmp" }).unwrap();
@@ -174,11 +326,21 @@ fn main() {
 
     // 1. Overhead, and the 1 M half of the memory ratio.
     let sandbox = Sandbox::start(big, &[], None);
-    let _warm = bare_walk(&sandbox, 1000, big.min(100_000));
-    let (people, bytes, bare_seconds) = bare_walk(&sandbox, 1000, big);
+    // A first walk warms the sandbox up (as the bare client's walk then does for the exports).
+    let warm = bare_walk(&sandbox, 1000);
+    assert_eq!(warm.people, sandbox.people, "the warm-up walk received every person");
+    let walk = bare_walk(&sandbox, 1000);
+    let (people, bytes, bare_seconds) = (walk.people, walk.bytes, walk.seconds);
+    assert_eq!(people, sandbox.people, "the bare client received every person");
     let bare_rate = people as f64 / bare_seconds;
     println!("\n1. overhead, {people} people at page size 1 000 (output in {})", dir.display());
-    println!("   bare client:  {bare_rate:>9.0} people/s  {:>6.0} MB/s", bytes as f64 / bare_seconds / 1e6);
+    println!(
+        "   bare client:  {bare_rate:>9.0} people/s  {:>6.0} MB/s  ({people} people counted in {} pages; counting took {:.2} s of {:.2} s)",
+        bytes as f64 / bare_seconds / 1e6,
+        walk.pages,
+        walk.counting_seconds,
+        bare_seconds
+    );
     let mut big_rss = 0.0f64;
     for format in ["csv", "ndjson"] {
         let run = export(dir, &sandbox, 1000, format, &dir.join(format!("out.{format}")));
@@ -227,7 +389,9 @@ fn main() {
     let pages = if quick { 10 } else { 20 };
     let sandbox = Sandbox::start(pages * 1000, &["--latency-ms", "300"], None);
     let ideal = 1.0 / 0.3;
-    let (_, _, bare) = bare_walk(&sandbox, 1000, pages * 1000);
+    let walk = bare_walk(&sandbox, 1000);
+    assert_eq!((walk.people, walk.pages), (sandbox.people, pages), "the bare client received every person");
+    let bare = walk.seconds;
     println!(
         "\n3. overlap, {pages} pages of 1 000 with 300 ms latency (1/latency = {ideal:.2} pages/s)\n   bare client:   {:.2} pages/s, {:.1} %",
         pages as f64 / bare,
