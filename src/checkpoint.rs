@@ -15,6 +15,7 @@ use crate::durable;
 use crate::fetch::Cursor;
 use crate::job::{Job, Spent};
 use crate::sink::{Format, Position};
+use crate::version::Tool;
 
 /// Version of the checkpoint format; another version is refused rather than guessed at.
 const VERSION: u32 = 3;
@@ -270,6 +271,8 @@ pub struct Report {
     pub redirect_map: BTreeMap<String, String>,
     pub bytes: u64,
     pub sha256: String,
+    /// The build that wrote it: name, version, git commit, features.
+    pub tool: Tool,
 }
 
 impl Report {
@@ -300,6 +303,7 @@ impl Report {
             redirect_map: c.redirect_map.clone(),
             bytes: c.position.bytes,
             sha256,
+            tool: Tool::current(),
         }
     }
 

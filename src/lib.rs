@@ -21,5 +21,6 @@ pub mod fetch;
 pub mod job;
 pub use ocean_sandbox as sandbox;
 pub mod sink;
+pub mod version;
 
 pub use error::Error;

@@ -20,7 +20,14 @@ use crate::sink::Format;
 /// Export every person matching an Ocean.io lookalike people search to CSV or NDJSON, exactly once,
 /// resumable, within rate and credit limits.
 #[derive(Parser, Debug)]
-#[command(name = "ocean-export", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(
+    name = "ocean-export",
+    version = crate::version::SHORT,
+    long_version = crate::version::long(),
+    about,
+    long_about = None,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
