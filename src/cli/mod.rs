@@ -190,15 +190,18 @@ pub struct EstimateArgs {
 fn token(args: &TokenArgs) -> Result<Option<Token>, Error> {
     let raw = match &args.token_file {
         Some(path) => {
-            use std::os::unix::fs::PermissionsExt;
-            let meta = std::fs::metadata(path)
-                .map_err(|e| Error::Usage(format!("cannot read the token file {}: {e}", path.display())))?;
-            if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(
-                    "the token file {} is readable by others (mode {:o}); chmod 600 it",
-                    path.display(),
-                    meta.permissions().mode() & 0o777
-                );
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let meta = std::fs::metadata(path)
+                    .map_err(|e| Error::Usage(format!("cannot read the token file {}: {e}", path.display())))?;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        "the token file {} is readable by others (mode {:o}); chmod 600 it",
+                        path.display(),
+                        meta.permissions().mode() & 0o777
+                    );
+                }
             }
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::Usage(format!("cannot read the token file {}: {e}", path.display())))?;
@@ -351,6 +354,7 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
 }
 
 /// Installs SIGINT and SIGTERM handlers that ask the walk to stop.
+#[cfg(unix)]
 fn watch_signals(stop: &crate::fetch::Stop) -> Result<(), Error> {
     use tokio::signal::unix::{SignalKind, signal};
     for (kind, which) in [(SignalKind::interrupt(), Signal::Interrupt), (SignalKind::terminate(), Signal::Terminate)] {
@@ -363,5 +367,18 @@ fn watch_signals(stop: &crate::fetch::Stop) -> Result<(), Error> {
             }
         });
     }
+    Ok(())
+}
+
+/// Ctrl-C (the console's SIGINT) asks the walk to stop; Windows has no SIGTERM to watch.
+#[cfg(not(unix))]
+fn watch_signals(stop: &crate::fetch::Stop) -> Result<(), Error> {
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("{} received: stopping after cleaning up the page in hand", Signal::Interrupt);
+            stop.request(Signal::Interrupt);
+        }
+    });
     Ok(())
 }
