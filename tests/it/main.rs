@@ -5,6 +5,7 @@ mod bad_jobs;
 mod export;
 mod hostile;
 mod operator;
+mod packaging;
 mod resume;
 mod sandbox;
 mod support;
