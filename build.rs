@@ -9,18 +9,20 @@ fn main() {
     let root = Path::new(&manifest_dir);
 
     // A build without .git (a container build context, a source tarball) can still name its commit.
-    println!("cargo:rerun-if-env-changed=OCEAN_EXPORT_COMMIT");
-    let commit = match std::env::var("OCEAN_EXPORT_COMMIT") {
+    // No name here starts with OCEAN_EXPORT_: that prefix belongs to the settings, where an unknown
+    // variable is an error, and Cargo also sets the rustc-env ones for the processes of `cargo run`/`test`.
+    println!("cargo:rerun-if-env-changed=OCEAN_BUILD_COMMIT");
+    let commit = match std::env::var("OCEAN_BUILD_COMMIT") {
         Ok(commit) if !commit.trim().is_empty() => commit.trim().to_owned(),
         _ => git_commit(root).unwrap_or_default(),
     };
-    println!("cargo:rustc-env=OCEAN_EXPORT_BUILD_COMMIT={commit}");
+    println!("cargo:rustc-env=OCEAN_BUILD_INFO_COMMIT={commit}");
 
     // Cargo lists the package's enabled features in CARGO_CFG_FEATURE (comma separated).
     let features = std::env::var("CARGO_CFG_FEATURE").unwrap_or_default();
     let mut features: Vec<&str> = features.split(',').filter(|f| !f.is_empty() && *f != "default").collect();
     features.sort_unstable();
-    println!("cargo:rustc-env=OCEAN_EXPORT_BUILD_FEATURES={}", features.join(","));
+    println!("cargo:rustc-env=OCEAN_BUILD_INFO_FEATURES={}", features.join(","));
     println!("cargo:rerun-if-changed=build.rs");
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub const SHORT: &str = if COMMIT.is_empty() {
     env!("CARGO_PKG_VERSION")
 } else {
-    concat!(env!("CARGO_PKG_VERSION"), " (", env!("OCEAN_EXPORT_BUILD_COMMIT"), ")")
+    concat!(env!("CARGO_PKG_VERSION"), " (", env!("OCEAN_BUILD_INFO_COMMIT"), ")")
 };
 
 /// `--version`: the version, the commit and the features, one per line.
@@ -24,10 +24,10 @@ pub fn long() -> &'static str {
     &LONG
 }
 
-/// Empty when the build had neither a git checkout nor `OCEAN_EXPORT_COMMIT`.
-const COMMIT: &str = env!("OCEAN_EXPORT_BUILD_COMMIT");
+/// Empty when the build had neither a git checkout nor `OCEAN_BUILD_COMMIT`.
+const COMMIT: &str = env!("OCEAN_BUILD_INFO_COMMIT");
 /// Comma separated, without `default`; empty when none.
-const FEATURES: &str = env!("OCEAN_EXPORT_BUILD_FEATURES");
+const FEATURES: &str = env!("OCEAN_BUILD_INFO_FEATURES");
 
 /// The tool that wrote a report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
