@@ -15,7 +15,7 @@ const USAGE: &str = "\
 usage: cargo xtask dist [--profile NAME] [--target TRIPLE] [--out DIR] [--no-deb]
 
 Builds ocean-export with the Cargo profile NAME (default: dist, the release settings; `.ci/run` uses
-dist-ci, a quicker build of the same files) and writes to DIR (default: target/dist):
+dist-ci, a quicker build of the same files) and writes to DIR (default: target/packages):
   ocean-export-<version>-<target>.tar.gz (.zip for Windows) and its .sha256
   ocean-export_<version>_<arch>.deb and its .sha256 (Linux targets; needs cargo-deb)
 and prints their paths, one a line.";
@@ -80,7 +80,8 @@ fn dist(options: &Options) -> Result<()> {
     let workspace = workspace(&cargo)?;
     let host = host_triple()?;
     let target = options.target.clone().unwrap_or(host);
-    let out = options.out.clone().unwrap_or_else(|| workspace.target_dir.join("dist"));
+    // Not target/<profile>: that is the build's own folder.
+    let out = options.out.clone().unwrap_or_else(|| workspace.target_dir.join("packages"));
     fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
     // The binary.
