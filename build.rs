@@ -36,18 +36,17 @@ fn git_commit(root: &Path) -> Option<String> {
     }
     // HEAD names the branch; the branch's ref (loose or packed) names the commit. Only existing paths are
     // watched: Cargo reruns every build for a missing one. A ref that is packed now is watched through its
-    // folder, where a commit writes it loose.
-    let head = git(root, &["rev-parse", "--path-format=absolute", "--git-path", "HEAD"])?;
-    println!("cargo:rerun-if-changed={head}");
-    if let Some(branch) = git(root, &["symbolic-ref", "-q", "HEAD"]) {
-        for watched in [branch.as_str(), "packed-refs"] {
-            if let Some(path) = git(root, &["rev-parse", "--path-format=absolute", "--git-path", watched]) {
-                let path = Path::new(&path);
-                let existing = if path.exists() { Some(path) } else { path.parent().filter(|p| p.exists()) };
-                if let Some(existing) = existing {
-                    println!("cargo:rerun-if-changed={}", existing.display());
-                }
-            }
+    // folder (refs/heads), where a commit writes it loose.
+    let git_path = |name: &str| git(root, &["rev-parse", "--path-format=absolute", "--git-path", name]);
+    println!("cargo:rerun-if-changed={}", git_path("HEAD")?);
+    if let Some(branch) = git(root, &["symbolic-ref", "-q", "HEAD"]).and_then(|b| git_path(&b)) {
+        let branch = Path::new(&branch);
+        let watched = if branch.exists() { Some(branch) } else { branch.parent().filter(|p| p.exists()) };
+        if let Some(watched) = watched {
+            println!("cargo:rerun-if-changed={}", watched.display());
+        }
+        if let Some(packed) = git_path("packed-refs").filter(|p| Path::new(p).exists()) {
+            println!("cargo:rerun-if-changed={packed}");
         }
     }
     git(root, &["rev-parse", "--short=9", "HEAD"])
