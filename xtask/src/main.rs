@@ -362,3 +362,113 @@ fn capture(command: &mut Command) -> Result<Vec<u8>> {
         .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
     if output.status.success() { Ok(output.stdout) } else { Err(format!("{command:?} failed: {}", output.status)) }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    /// Two files, one a program, in a folder and a subfolder, as `dist` lays them out.
+    fn entries(dir: &Path) -> Vec<Entry> {
+        fs::write(dir.join("prog"), b"#!/bin/sh\necho hi\n").unwrap();
+        fs::write(dir.join("job.toml"), b"[search]\n").unwrap();
+        vec![
+            Entry::file("ocean-export", dir.join("prog"), true),
+            Entry::file("examples/seeds/job.toml", dir.join("job.toml"), false),
+        ]
+    }
+
+    #[test]
+    fn the_zip_holds_every_file_under_one_folder_with_its_mode() {
+        let dir = tempfile_dir();
+        let path = dir.join("a.zip");
+        write_zip(&path, "top", &entries(&dir)).unwrap();
+        let mut zip = zip::ZipArchive::new(File::open(&path).unwrap()).unwrap();
+        let mut names: Vec<String> = zip.file_names().map(|name| name.unwrap().into_owned()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["top/", "top/examples/", "top/examples/seeds/", "top/examples/seeds/job.toml", "top/ocean-export"]
+        );
+        let mut program = zip.by_name("top/ocean-export").unwrap();
+        assert_eq!(program.unix_mode().map(|m| m & 0o777), Some(0o755));
+        let mut text = String::new();
+        program.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "#!/bin/sh\necho hi\n");
+        drop(program);
+        assert_eq!(zip.by_name("top/examples/seeds/job.toml").unwrap().unix_mode().map(|m| m & 0o777), Some(0o644));
+    }
+
+    #[test]
+    fn the_tar_gz_holds_every_file_under_one_folder_root_owned_with_its_mode() {
+        let dir = tempfile_dir();
+        let path = dir.join("a.tar.gz");
+        write_tar_gz(&path, "top", &entries(&dir)).unwrap();
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(File::open(&path).unwrap()));
+        let mut seen = Vec::new();
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let header = entry.header();
+            assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (0, 0));
+            let mode = header.mode().unwrap();
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            seen.push((name, mode, bytes.len()));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("top/".to_owned(), 0o755, 0),
+                ("top/examples/".to_owned(), 0o755, 0),
+                ("top/examples/seeds/".to_owned(), 0o755, 0),
+                ("top/ocean-export".to_owned(), 0o755, 18),
+                ("top/examples/seeds/job.toml".to_owned(), 0o644, 9),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_checksum_file_is_what_sha256sum_checks() {
+        let dir = tempfile_dir();
+        let path = dir.join("a.tar.gz");
+        fs::write(&path, b"abc").unwrap();
+        let checksum = write_sha256(&path).unwrap();
+        assert_eq!(checksum, dir.join("a.tar.gz.sha256"));
+        assert_eq!(
+            fs::read_to_string(checksum).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a.tar.gz\n"
+        );
+    }
+
+    /// A fresh folder under the system's temp folder, removed when dropped (xtask has no tempfile
+    /// dependency).
+    struct TempDir(PathBuf);
+
+    impl std::ops::Deref for TempDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn tempfile_dir() -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
