@@ -15,6 +15,7 @@ use crate::durable;
 use crate::job::{Job, Spent};
 use crate::plan::{Plan, Stage};
 use crate::sink::{Format, Position};
+use crate::version::Tool;
 
 /// The endpoint name of a checkpoint written by a `--sandbox` run (a real run names the API's base URL).
 pub const SANDBOX_ENDPOINT: &str = "sandbox";
@@ -298,6 +299,8 @@ pub struct Report {
     pub redirect_map: BTreeMap<String, String>,
     pub bytes: u64,
     pub sha256: String,
+    /// The build that wrote it: name, version, git commit, features.
+    pub tool: Tool,
 }
 
 /// One part of a search in the report.
@@ -384,6 +387,7 @@ impl Report {
             redirect_map: c.redirect_map.clone(),
             bytes: c.position.bytes,
             sha256,
+            tool: Tool::current(),
         }
     }
 

@@ -22,5 +22,6 @@ pub mod job;
 pub mod plan;
 pub use ocean_sandbox as sandbox;
 pub mod sink;
+pub mod version;
 
 pub use error::Error;

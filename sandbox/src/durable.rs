@@ -2,12 +2,15 @@
 //! mid-write restarts with the old or the new balance, never a torn file. Its own small copy rather than
 //! the exporter's, so that the sandbox depends on nothing of the product it checks.
 
+#[cfg(unix)]
 use std::fs::{File, Permissions};
 use std::io::{self, Write};
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Mode of the file written: owner-only, like every file of the exporter's state.
+#[cfg(unix)]
 const FILE_MODE: u32 = 0o600;
 
 /// Replaces `path` with `bytes`: a temp file in the same folder, fsync, rename over `path`, fsync of the
@@ -16,14 +19,18 @@ pub(crate) fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     // tempfile creates 0600 already; say so explicitly, whatever a future version does.
+    #[cfg(unix)]
     file.as_file().set_permissions(Permissions::from_mode(FILE_MODE))?;
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
-    File::open(dir)?.sync_all()
+    // Windows cannot open a folder to flush it; NTFS journals the rename.
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

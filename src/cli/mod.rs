@@ -20,7 +20,14 @@ use crate::sink::Format;
 /// Export every person matching an Ocean.io lookalike people search to CSV or NDJSON, exactly once,
 /// resumable, within rate and credit limits.
 #[derive(Parser, Debug)]
-#[command(name = "ocean-export", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(
+    name = "ocean-export",
+    version = crate::version::SHORT,
+    long_version = crate::version::long(),
+    about,
+    long_about = None,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -185,15 +192,18 @@ pub struct EstimateArgs {
 fn token(args: &TokenArgs) -> Result<Option<Token>, Error> {
     let raw = match &args.token_file {
         Some(path) => {
-            use std::os::unix::fs::PermissionsExt;
-            let meta = std::fs::metadata(path)
-                .map_err(|e| Error::Usage(format!("cannot read the token file {}: {e}", path.display())))?;
-            if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(
-                    "the token file {} is readable by others (mode {:o}); chmod 600 it",
-                    path.display(),
-                    meta.permissions().mode() & 0o777
-                );
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let meta = std::fs::metadata(path)
+                    .map_err(|e| Error::Usage(format!("cannot read the token file {}: {e}", path.display())))?;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        "the token file {} is readable by others (mode {:o}); chmod 600 it",
+                        path.display(),
+                        meta.permissions().mode() & 0o777
+                    );
+                }
             }
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::Usage(format!("cannot read the token file {}: {e}", path.display())))?;
@@ -379,6 +389,7 @@ fn stdout(text: &str) -> Result<(), Error> {
 }
 
 /// Installs SIGINT and SIGTERM handlers that ask the walk to stop.
+#[cfg(unix)]
 fn watch_signals(stop: &crate::fetch::Stop) -> Result<(), Error> {
     use tokio::signal::unix::{SignalKind, signal};
     for (kind, which) in [(SignalKind::interrupt(), Signal::Interrupt), (SignalKind::terminate(), Signal::Terminate)] {
@@ -391,5 +402,18 @@ fn watch_signals(stop: &crate::fetch::Stop) -> Result<(), Error> {
             }
         });
     }
+    Ok(())
+}
+
+/// Ctrl-C (the console's SIGINT) asks the walk to stop; Windows has no SIGTERM to watch.
+#[cfg(not(unix))]
+fn watch_signals(stop: &crate::fetch::Stop) -> Result<(), Error> {
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("{} received: stopping after cleaning up the page in hand", Signal::Interrupt);
+            stop.request(Signal::Interrupt);
+        }
+    });
     Ok(())
 }

@@ -11,14 +11,13 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use fastbloom::BloomFilter;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::durable;
+use crate::durable::{self, FileExt};
 
 /// Recent ids held in memory before they are written out as a run.
 const RECENT_IDS: usize = 1 << 16;
