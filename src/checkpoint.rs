@@ -14,14 +14,14 @@ use crate::api::SeedStatuses;
 use crate::durable;
 use crate::job::{Job, Spent};
 use crate::plan::{Plan, Stage};
-use crate::sink::{Format, Position};
+use crate::sink::{Compression, Format, Position, Sealed};
 use crate::version::Tool;
 
 /// The endpoint name of a checkpoint written by a `--sandbox` run (a real run names the API's base URL).
 pub const SANDBOX_ENDPOINT: &str = "sandbox";
 
 /// Version of the checkpoint format; another version is refused rather than guessed at.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -62,14 +62,12 @@ pub struct Counters {
 pub struct Checkpoint {
     pub version: u32,
     pub job: String,
-    /// Hash of what decides the output's content; a resume with another fingerprint is refused.
+    /// Hash of what decides the outputs' content; a resume with another fingerprint is refused.
     pub fingerprint: String,
-    /// The output path as configured; a resume with another one is refused.
-    pub output_template: String,
     /// Where the pages come from: `sandbox`, or the API's base URL. Cursors of one mean nothing to another.
     pub endpoint: String,
-    /// The output path, resolved once and absolute (so a `{date}` in it does not move at midnight).
-    pub output: PathBuf,
+    /// The outputs, in the job's order.
+    pub outputs: Vec<OutputRecord>,
     /// RFC 3339.
     pub started_at: String,
     pub resumes: u32,
@@ -85,17 +83,54 @@ pub struct Checkpoint {
     pub redirect_map: BTreeMap<String, String>,
 }
 
+/// One output of an export.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputRecord {
+    /// The path as configured; a resume with another one is refused.
+    pub template: String,
+    /// The path, resolved once and absolute (so a `{date}` in it does not move at midnight).
+    pub path: PathBuf,
+    pub format: Format,
+    pub compression: Compression,
+    /// The finished file's length and SHA-256, recorded just before it is published.
+    pub sealed: Option<Sealed>,
+}
+
+impl OutputRecord {
+    /// A record of `output`, resolved to `path`, not sealed yet.
+    pub fn new(output: &crate::job::Output, path: PathBuf) -> OutputRecord {
+        OutputRecord {
+            template: output.template.clone(),
+            path,
+            format: output.options.format,
+            compression: output.options.compression,
+            sealed: None,
+        }
+    }
+
+    /// The partial file beside the output.
+    pub fn partial(&self) -> PathBuf {
+        partial_path(&self.path)
+    }
+}
+
 impl Checkpoint {
-    /// The state of an export of `job` from `endpoint` into `output` that has not fetched anything yet;
+    /// The state of an export of `job` from `endpoint` into `outputs` that has not fetched anything yet;
     /// `counters` holds what an export discarded before it had spent.
-    pub fn new(job: &Job, endpoint: &str, output: &Path, position: Position, counters: Counters) -> Checkpoint {
+    pub fn new(
+        job: &Job,
+        endpoint: &str,
+        outputs: Vec<OutputRecord>,
+        position: Position,
+        counters: Counters,
+    ) -> Checkpoint {
         Checkpoint {
             version: VERSION,
             job: job.name.clone(),
             fingerprint: job.fingerprint(),
-            output_template: job.output.template.clone(),
             endpoint: endpoint.to_owned(),
-            output: output.to_owned(),
+            outputs,
             started_at: jiff::Timestamp::now().to_string(),
             resumes: 0,
             plan: Plan::new(job.window()),
@@ -106,11 +141,6 @@ impl Checkpoint {
             include_domains_statuses: BTreeMap::new(),
             redirect_map: BTreeMap::new(),
         }
-    }
-
-    /// The partial file beside the output.
-    pub fn partial(&self) -> PathBuf {
-        partial_path(&self.output)
     }
 
     /// Whether the walk is over: every part walked, or a limit reached.
@@ -124,12 +154,7 @@ impl Checkpoint {
     }
 }
 
-/// `PATH.partial`.
-pub fn partial_path(output: &Path) -> PathBuf {
-    let mut name = output.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
-}
+pub use crate::sink::partial_path;
 
 /// `PATH.report.json`.
 pub fn report_path(output: &Path) -> PathBuf {
@@ -247,7 +272,8 @@ pub fn parse(bytes: &[u8]) -> Result<Checkpoint, String> {
     serde_json::from_str(envelope.checkpoint.get()).map_err(|e| format!("unexpected content: {e}"))
 }
 
-/// `PATH.report.json`: what a completed export did.
+/// `PATH.report.json`: what a completed export did. Written beside each output; `output`, `format`,
+/// `bytes` and `sha256` are that output's, and `outputs` lists every output of the export.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub job: String,
@@ -301,6 +327,20 @@ pub struct Report {
     pub sha256: String,
     /// The build that wrote it: name, version, git commit, features.
     pub tool: Tool,
+    /// Every output of the export, in the job's order.
+    pub outputs: Vec<OutputReport>,
+}
+
+/// One output in the report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputReport {
+    pub path: PathBuf,
+    pub format: Format,
+    pub compression: Compression,
+    /// `appended` (written page by page) or `rendered` (made from the spool at the end).
+    pub written: String,
+    pub bytes: u64,
+    pub sha256: String,
 }
 
 /// One part of a search in the report.
@@ -320,10 +360,26 @@ pub struct PartReport {
 }
 
 impl Report {
-    /// The report of a completed export whose published file has this format and SHA-256, fetched from
-    /// `base_url`.
-    pub fn new(checkpoint: &Checkpoint, format: Format, sha256: String, base_url: &str) -> Report {
+    /// The report of a completed export fetched from `base_url`, every output sealed, as written beside
+    /// output `index`.
+    pub fn new(checkpoint: &Checkpoint, index: usize, base_url: &str) -> Report {
         let c = checkpoint;
+        let outputs: Vec<OutputReport> = c
+            .outputs
+            .iter()
+            .map(|o| {
+                let sealed = o.sealed.clone().unwrap_or(Sealed { bytes: 0, sha256: String::new() });
+                OutputReport {
+                    path: o.path.clone(),
+                    format: o.format,
+                    compression: o.compression,
+                    written: if o.format.appended() { "appended" } else { "rendered" }.to_owned(),
+                    bytes: sealed.bytes,
+                    sha256: sealed.sha256,
+                }
+            })
+            .collect();
+        let this = outputs[index].clone();
         let plan = &c.plan;
         let total = plan.parts[0].total;
         let leaves: Vec<_> = plan.leaves().collect();
@@ -347,8 +403,8 @@ impl Report {
             job: c.job.clone(),
             base_url: base_url.trim_end_matches('/').to_owned(),
             sandbox: c.endpoint == SANDBOX_ENDPOINT,
-            output: c.output.clone(),
-            format,
+            output: this.path,
+            format: this.format,
             started_at: c.started_at.clone(),
             finished_at: jiff::Timestamp::now().to_string(),
             resumes: c.resumes,
@@ -385,9 +441,10 @@ impl Report {
             seed_statuses: c.seed_statuses.clone(),
             include_domains_statuses: c.include_domains_statuses.clone(),
             redirect_map: c.redirect_map.clone(),
-            bytes: c.position.bytes,
-            sha256,
+            bytes: this.bytes,
+            sha256: this.sha256,
             tool: Tool::current(),
+            outputs,
         }
     }
 
@@ -421,7 +478,8 @@ mod tests {
             now: jiff::ZonedDateTime::now(),
         };
         let job = crate::job::load(&path, &context).unwrap();
-        let mut c = Checkpoint::new(&job, "sandbox", Path::new("/out/x.csv"), Position::default(), Counters::default());
+        let records = vec![OutputRecord::new(&job.outputs[0], "/out/x.csv".into())];
+        let mut c = Checkpoint::new(&job, "sandbox", records, Position::default(), Counters::default());
         c.plan.parts[0].cursor.next = Some("abc".into());
         c.counters.pages = 3;
         c

@@ -10,28 +10,38 @@ use std::cell::RefCell;
 
 use libfuzzer_sys::fuzz_target;
 use ocean_export::api::{PageMeta, PageParser, Person, PersonSink};
-use ocean_export::sink::{Format, Sink, SinkError, SinkOptions, csv, ndjson};
+use ocean_export::sink::{Column, Compression, Format, OutputOptions, Sink, SinkError, Target, columns, ndjson};
 use serde_json::value::RawValue;
 
-/// Sinks created once per process: CSV with the default columns, CSV with every column (nested and
-/// per-experience ones too), and NDJSON. Their files are unlinked at once; the open handles keep working,
-/// and a rollback after every input keeps them empty.
+/// Sinks created once per process: CSV with the person card, CSV with every column (nested and
+/// per-experience ones too), NDJSON, and gzip NDJSON. Their files are unlinked at once; the open handles
+/// keep working, and a rollback after every input keeps them empty.
 fn sinks() -> Vec<Sink> {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let every_column: Vec<String> = csv::known_columns().map(str::to_owned).collect();
+    let every_column: Vec<Column> = columns::known().map(Column::named).collect();
+    let card = columns::resolve(None, None).expect("the person card");
+    let options = |format, compression, columns, bom| OutputOptions {
+        format,
+        compression,
+        level: None,
+        columns,
+        neutralise_formulas: true,
+        bom,
+    };
     let options = [
-        SinkOptions { format: Format::Csv, columns: None, neutralise_formulas: true, bom: true },
-        SinkOptions { format: Format::Csv, columns: Some(every_column), neutralise_formulas: true, bom: false },
-        SinkOptions { format: Format::Ndjson, columns: None, neutralise_formulas: false, bom: false },
+        options(Format::Csv, Compression::None, card, true),
+        options(Format::Csv, Compression::None, every_column, false),
+        options(Format::Ndjson, Compression::None, Vec::new(), false),
+        options(Format::Ndjson, Compression::Gzip, Vec::new(), false),
     ];
     options
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, options)| {
-            let partial = dir.path().join(format!("out-{i}.partial"));
+            let path = dir.path().join(format!("out-{i}"));
             let state = dir.path().join(format!("state-{i}"));
             std::fs::create_dir(&state).expect("a state folder in a temp dir");
-            Sink::create(&partial, &state, options).expect("a sink in a temp dir")
+            Sink::create(&[Target { path, options }], &state, 0).expect("a sink in a temp dir")
         })
         .collect()
 }

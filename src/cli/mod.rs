@@ -17,8 +17,8 @@ use crate::job::{JobError, Overrides};
 use crate::sandbox::SandboxOptions;
 use crate::sink::Format;
 
-/// Export every person matching an Ocean.io lookalike people search to CSV or NDJSON, exactly once,
-/// resumable, within rate and credit limits.
+/// Export every person matching an Ocean.io lookalike people search to CSV, NDJSON, Parquet or Excel,
+/// exactly once, resumable, within rate and credit limits.
 #[derive(Parser, Debug)]
 #[command(
     name = "ocean-export",
@@ -75,6 +75,8 @@ pub enum Command {
     Estimate(EstimateArgs),
     /// Print the merged settings of a job and where each value came from.
     Config(ConfigArgs),
+    /// Print the fixed schema of the typed outputs (Parquet), so a warehouse can create its table first.
+    Schema(SchemaArgs),
     /// Serve a local stand-in of the Ocean people-search API (see `sandbox --help`).
     Sandbox(SandboxOptions),
     /// Print shell completions.
@@ -181,6 +183,23 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct SchemaArgs {
+    /// How to print it: the Parquet message type, a JSON Schema of one person, or a DuckDB CREATE TABLE.
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Parquet)]
+    pub format: SchemaFormat,
+    /// The table name in the DuckDB statement.
+    #[arg(long, default_value = "people")]
+    pub table: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    Parquet,
+    JsonSchema,
+    Duckdb,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct EstimateArgs {
     #[command(flatten)]
     pub job: JobArgs,
@@ -264,6 +283,14 @@ fn progress_mode(log: &LogArgs, interval: Duration) -> progress::Mode {
 /// Runs the command line and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A rendering thread that gives up (rust_xlsxwriter panics when its temporary file cannot be written)
+    // is reported once, as the output's error, with the panic's message.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some("render") {
+            default_hook(info);
+        }
+    }));
     let mode = match &cli.command {
         Command::Run(args) => progress_mode(&cli.log, Duration::from_secs(args.progress_interval.max(1))),
         _ => progress::Mode::Silent,
@@ -345,13 +372,19 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
             };
             stdout(&format!("{}\n", serde_json::to_string_pretty(&body).expect("serializes")))?;
             if !cli.log.quiet {
+                let outputs: Vec<String> = job
+                    .outputs
+                    .iter()
+                    .map(|o| {
+                        format!("{} ({})", o.path.display(), crate::job::extension(o.format(), o.options.compression))
+                    })
+                    .collect();
                 eprintln!(
-                    "{}: valid. Writes {} ({}), pages of {} people, {} seed(s). Each request after the first \
+                    "{}: valid. Writes {}, pages of {} people, {} seed(s). Each request after the first \
                      carries the previous page's searchAfter, the last may ask for fewer people (limits), and a \
                      search above the result window is split into parts that add filters.",
                     job.file.display(),
-                    job.output.path.display(),
-                    job.output.format.extension(),
+                    outputs.join(" and "),
                     job.page_size.get(),
                     job.seeds.len()
                 );
@@ -362,6 +395,14 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
         Command::Config(args) => {
             let job = args.job.load()?;
             stdout(&run::describe_settings(&job, token(&args.token)?.is_some()))?;
+            Ok(())
+        }
+        Command::Schema(args) => {
+            match args.format {
+                SchemaFormat::Parquet => print!("{}", crate::sink::parquet::describe()),
+                SchemaFormat::JsonSchema => println!("{}", crate::sink::schema::json_schema()),
+                SchemaFormat::Duckdb => print!("{}", crate::sink::schema::duckdb_create_table(&args.table)),
+            }
             Ok(())
         }
         Command::Sandbox(options) => Ok(crate::sandbox::serve_until_signal(options).await?),

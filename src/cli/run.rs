@@ -100,7 +100,8 @@ pub fn summary(outcome: &Outcome) -> String {
     let report: &Report = &outcome.report;
     let mut out = String::new();
     let resumed = outcome.resumed_at.map(|n| format!(" (resumed at {n} people)")).unwrap_or_default();
-    let _ = writeln!(out, "Exported {} people to {}{resumed}", report.people, shown(&report.output).display());
+    let paths: Vec<String> = report.outputs.iter().map(|o| shown(&o.path).display().to_string()).collect();
+    let _ = writeln!(out, "Exported {} people to {}{resumed}", report.people, paths.join(", "));
     if report.sandbox {
         let _ = writeln!(
             out,
@@ -169,7 +170,9 @@ pub fn summary(outcome: &Outcome) -> String {
     for (from, to) in &report.redirect_map {
         let _ = writeln!(out, "  redirect {from} -> {to}");
     }
-    let _ = writeln!(out, "  report: {}", shown(&outcome.report_path).display());
+    for path in &outcome.report_paths {
+        let _ = writeln!(out, "  report: {}", shown(path).display());
+    }
     if let Some(path) = &outcome.not_started {
         let _ = writeln!(out, "  note: {} was not started yet; run the job again to export it", path.display());
     }
@@ -262,11 +265,19 @@ pub fn describe_settings(job: &Job, token_present: bool) -> String {
         "token",
         if token_present { "present" } else { "absent" }
     );
-    let resolved = [
-        ("output (resolved)", job.output.path.display().to_string()),
-        ("format (resolved)", job.output.format.extension().to_owned()),
-        ("state (resolved)", job.output.state_dir.display().to_string()),
-    ];
+    let several = job.outputs.len() > 1;
+    let mut resolved = Vec::new();
+    for (i, output) in job.outputs.iter().enumerate() {
+        let n = if several { format!("[{}]", i + 1) } else { String::new() };
+        let options = &output.options;
+        resolved.push((format!("output{n} (resolved)"), output.path.display().to_string()));
+        resolved.push((format!("format{n} (resolved)"), crate::job::extension(options.format, options.compression)));
+        if options.format.has_columns() {
+            let headers: Vec<&str> = options.columns.iter().map(|c| c.header.as_str()).collect();
+            resolved.push((format!("columns{n} (resolved)"), headers.join(", ")));
+        }
+    }
+    resolved.push(("state (resolved)".to_owned(), job.state_dir.display().to_string()));
     for (key, value) in resolved {
         let _ = writeln!(out, "{key:width$} = {:24} # resolved", format!("{value:?}"));
     }

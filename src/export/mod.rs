@@ -1,6 +1,6 @@
-//! The life of an export, from a checked job to a published file and its report: whether to start, resume
-//! or finish (the resume rules), the walk, publishing, the report, and clearing the state. Also the
-//! estimate. Everything a command line needs, minus drawing and printing.
+//! The life of an export, from a checked job to its published files and their reports: whether to start,
+//! resume or finish (the resume rules), the walk, sealing and publishing every output, the reports, and
+//! clearing the state. Also the estimate. Everything a command line needs, minus drawing and printing.
 
 mod estimate;
 mod walk;
@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use crate::api::Client;
 use crate::api::body::{PageSize, SearchBody};
-use crate::checkpoint::{Checkpoint, CheckpointError, Counters, Report, StateDir, partial_path};
+use crate::checkpoint::{Checkpoint, CheckpointError, Counters, OutputRecord, Report, StateDir};
 use crate::error::Error;
 use crate::fetch::{self, Pacer, RetryPolicy, Stop};
 use crate::job::{Job, Spent};
 use crate::plan::{Plan, Rules};
-use crate::sink::{self, Sink};
+use crate::sink::{self, Sink, Target};
 pub use estimate::{Estimate, estimate};
 
 /// Where an export stands, for a progress display.
@@ -84,12 +84,15 @@ pub enum Published {
 /// What a completed export did.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// The report beside the first output (every output has its own, listing them all).
     pub report: Report,
     pub report_path: PathBuf,
+    /// The report beside each output, in the job's order.
+    pub report_paths: Vec<PathBuf>,
     /// The people already written when this run resumed an export.
     pub resumed_at: Option<u64>,
     pub published: Published,
-    /// The job's output path, when it now resolves elsewhere than the file this export finished (a
+    /// An output path of the job, when it now resolves elsewhere than the file this export finished (a
     /// `{date}` past midnight): the next run starts that one.
     pub not_started: Option<PathBuf>,
     pub elapsed: Duration,
@@ -152,20 +155,35 @@ fn changed(job: &Job, endpoint: &str, checkpoint: &Checkpoint) -> Option<String>
     } else if checkpoint.endpoint != endpoint {
         format!("it was exporting from {}, and this run asks {endpoint}", checkpoint.endpoint)
     } else if checkpoint.fingerprint != job.fingerprint() {
-        "its search, seeds, output format or columns changed".to_owned()
-    } else if checkpoint.output_template != job.output.template {
-        format!("its output path changed from `{}` to `{}`", checkpoint.output_template, job.output.template)
+        "its search, seeds, or outputs (format, compression, columns) changed".to_owned()
+    } else if let Some((was, now)) =
+        checkpoint.outputs.iter().zip(&job.outputs).find(|(was, now)| was.template != now.template)
+    {
+        format!("its output path changed from `{}` to `{}`", was.template, now.template)
     } else {
         return None;
     })
 }
 
-/// Whether an earlier run already published the file: the partial file is gone, and the output holds
-/// exactly the committed bytes.
+/// Whether an earlier run already published every output: each sealed, its partial file gone, and the
+/// file there the sealed one.
 fn already_published(checkpoint: &Checkpoint) -> bool {
-    !checkpoint.partial().exists()
-        && sink::file_checksum(&checkpoint.output)
-            .is_ok_and(|(len, sum)| len == checkpoint.position.bytes && sum == checkpoint.position.checksum)
+    checkpoint.outputs.iter().all(|o| o.sealed.as_ref().is_some_and(|sealed| sink::is_published(&o.path, sealed)))
+}
+
+/// The outputs of a checkpoint as the sink writes them: the paths it resolved, the job's options.
+fn targets(checkpoint: &Checkpoint, job: &Job) -> Vec<Target> {
+    checkpoint
+        .outputs
+        .iter()
+        .zip(&job.outputs)
+        .map(|(record, output)| Target { path: record.path.clone(), options: output.options.clone() })
+        .collect()
+}
+
+/// The export's start in Unix seconds (it dates the workbooks, the same on every resume).
+fn created(checkpoint: &Checkpoint) -> i64 {
+    checkpoint.started_at.parse::<jiff::Timestamp>().map_or(0, |t| t.as_second())
 }
 
 /// The output path as an absolute path, so a resume from another folder finds the same file.
@@ -213,13 +231,15 @@ pub async fn run(export: &Export<'_>) -> Result<Outcome, Error> {
 
 async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
     let job = export.job;
-    let state = StateDir::lock(&job.output.state_dir)?;
+    let state = StateDir::lock(&job.state_dir)?;
     let start = decide(state.load(), job, export.endpoint, export.fresh, already_published)?;
     let started = Instant::now();
     let (mut checkpoint, sink) = match start {
         Start::New { discard, carried } => {
             if let Some(old) = &discard {
-                sink::discard_partial(&old.partial())?;
+                for output in &old.outputs {
+                    sink::discard_partial(&output.partial())?;
+                }
             }
             state.clear()?;
             if export.fresh {
@@ -232,23 +252,32 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
             checkpoint.resumes += 1;
             let people = checkpoint.position.people;
             tracing::info!(people, pages = checkpoint.counters.pages, "resuming at {people} people");
-            let options = job.sink_options();
-            let sink = Sink::resume(&checkpoint.partial(), state.dir(), &options, &checkpoint.position)?;
+            let sealed: Vec<bool> = checkpoint.outputs.iter().map(|o| o.sealed.is_some()).collect();
+            let sink = Sink::resume(
+                &targets(&checkpoint, job),
+                state.dir(),
+                &checkpoint.position,
+                &sealed,
+                created(&checkpoint),
+            )?;
             (*checkpoint, Some(sink))
         }
         Start::Finish(checkpoint) => (*checkpoint, None),
     };
     let resumed_at = (checkpoint.resumes > 0).then_some(checkpoint.position.people);
-    let not_started = (absolute(&job.output.path)? != checkpoint.output).then(|| job.output.path.clone());
-    if let Some(path) = &not_started {
-        tracing::warn!(
-            "finishing {}, the file this export started; the job's path now resolves to {}, which the next run starts",
-            checkpoint.output.display(),
-            path.display()
-        );
+    let mut not_started = None;
+    for (record, output) in checkpoint.outputs.iter().zip(&job.outputs) {
+        if absolute(&output.path)? != record.path {
+            tracing::warn!(
+                "finishing {}, the file this export started; the job's path now resolves to {}, which the next run starts",
+                record.path.display(),
+                output.path.display()
+            );
+            not_started.get_or_insert_with(|| output.path.clone());
+        }
     }
-    let (sha256, published) = match sink {
-        None => (sink::file_sha256(&checkpoint.output)?, Published::Earlier),
+    let published = match sink {
+        None => Published::Earlier,
         Some(mut sink) => {
             export.observer.started(&Status::of(&checkpoint, job));
             let pacer = Pacer::new(job.settings.api.requests_per_minute);
@@ -271,11 +300,22 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
                 );
                 return Err(error);
             }
-            (sink.publish(&checkpoint.output)?, Published::Now)
+            seal(&mut sink, &state, &mut checkpoint)?;
+            Published::Now
         }
     };
-    let report = Report::new(&checkpoint, job.output.format, sha256, export.client.base_url().as_str());
-    let report_path = report.write()?;
+    for output in &checkpoint.outputs {
+        let sealed = output.sealed.as_ref().expect("every output is sealed by now");
+        sink::publish(&output.path, sealed)?;
+    }
+    let mut report_paths = Vec::with_capacity(checkpoint.outputs.len());
+    let mut first = None;
+    for index in 0..checkpoint.outputs.len() {
+        let report = Report::new(&checkpoint, index, export.client.base_url().as_str());
+        report_paths.push(report.write()?);
+        first.get_or_insert(report);
+    }
+    let report = first.expect("a job has an output");
     state.clear()?;
     if !report.complete {
         tracing::warn!(
@@ -285,17 +325,55 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
             report.shortfall.unwrap_or(0)
         );
     }
-    Ok(Outcome { report, report_path, resumed_at, published, not_started, elapsed: started.elapsed() })
+    Ok(Outcome {
+        report,
+        report_path: report_paths[0].clone(),
+        report_paths,
+        resumed_at,
+        published,
+        not_started,
+        elapsed: started.elapsed(),
+    })
 }
 
-/// Starts a new export: an empty partial file beside the output, and its first checkpoint.
-fn create(job: &Job, endpoint: &str, state: &StateDir, carried: Counters) -> Result<(Sink, Checkpoint), Error> {
-    let output = absolute(&job.output.path)?;
-    if let Some(parent) = output.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| sink::SinkError::Write { path: parent.to_owned(), source })?;
+/// Finishes every output once the walk is done (a rendered one is rendered to its end), recording each
+/// one's length and SHA-256 in the checkpoint before anything is published. All are sealed before the
+/// first is published, so a rendering that fails (a full disk) publishes nothing and leaves the spool
+/// for the rerun.
+fn seal(sink: &mut Sink, state: &StateDir, checkpoint: &mut Checkpoint) -> Result<(), Error> {
+    for index in 0..checkpoint.outputs.len() {
+        if checkpoint.outputs[index].sealed.is_some() {
+            continue;
+        }
+        let output = &checkpoint.outputs[index];
+        if !output.format.appended() {
+            tracing::info!(people = checkpoint.position.people, "finishing {}", output.path.display());
+        }
+        let sealed = sink.seal(index).inspect_err(|_| {
+            tracing::warn!(
+                "the walk is complete and kept: rerunning the same command finishes the files without fetching"
+            )
+        })?;
+        checkpoint.outputs[index].sealed = Some(sealed);
+        state.save(checkpoint)?;
     }
-    let sink = Sink::create(&partial_path(&output), state.dir(), &job.sink_options())?;
-    let checkpoint = Checkpoint::new(job, endpoint, &output, sink.position().clone(), carried);
+    Ok(())
+}
+
+/// Starts a new export: empty partial files beside the outputs, and its first checkpoint.
+fn create(job: &Job, endpoint: &str, state: &StateDir, carried: Counters) -> Result<(Sink, Checkpoint), Error> {
+    let mut records = Vec::with_capacity(job.outputs.len());
+    for output in &job.outputs {
+        let path = absolute(&output.path)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| sink::SinkError::Write { path: parent.to_owned(), source })?;
+        }
+        records.push(OutputRecord::new(output, path));
+    }
+    let mut checkpoint = Checkpoint::new(job, endpoint, records, Default::default(), carried);
+    let sink = Sink::create(&targets(&checkpoint, job), state.dir(), created(&checkpoint))?;
+    checkpoint.position = sink.position().clone();
     state.save(&checkpoint)?;
     Ok((sink, checkpoint))
 }
@@ -318,10 +396,13 @@ mod tests {
         crate::job::load(&path, &context).unwrap()
     }
 
+    fn records(job: &Job) -> Vec<OutputRecord> {
+        vec![OutputRecord::new(&job.outputs[0], "/out/j.csv".into())]
+    }
+
     /// A checkpoint of `job` that has written `pages` pages of 10 people.
     fn saved(job: &Job, pages: u64) -> Checkpoint {
-        let mut checkpoint =
-            Checkpoint::new(job, "sandbox", Path::new("/out/j.csv"), Position::default(), Counters::default());
+        let mut checkpoint = Checkpoint::new(job, "sandbox", records(job), Position::default(), Counters::default());
         checkpoint.counters = Counters {
             pages,
             requests: pages + 1,
@@ -383,10 +464,13 @@ mod tests {
                 Err(Error::JobChanged { what, people }) => (what, people),
                 other => panic!("expected a refusal, got {other:?}"),
             };
-        assert_eq!(refused(&other, "sandbox"), ("its search, seeds, output format or columns changed".to_owned(), 30));
+        assert_eq!(
+            refused(&other, "sandbox"),
+            ("its search, seeds, or outputs (format, compression, columns) changed".to_owned(), 30)
+        );
         assert!(refused(&job, "https://api.ocean.io").0.contains("exporting from sandbox"));
         let mut moved = job.clone();
-        moved.output.template = "elsewhere.csv".to_owned();
+        moved.outputs[0].template = "elsewhere.csv".to_owned();
         assert!(refused(&moved, "sandbox").0.contains("output path changed"));
         // Only the page size changed: the same people come out.
         let bigger = self::job("size = 500\npeopleFilters = { countries = [\"dk\"] }");

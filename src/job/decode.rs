@@ -34,11 +34,40 @@ pub(super) struct JobFile {
     pub seeds: SeedsTable,
     // The settings tables are checked here for their line and column; their values are merged in `settings`.
     #[serde(default, rename = "output")]
-    pub _output: OutputSettings,
+    pub output: OutputTables,
     #[serde(default, rename = "api")]
     pub api: ApiSettings,
     #[serde(default, rename = "limits")]
     pub _limits: LimitSettings,
+}
+
+/// `[output]`, or several `[[output]]` entries: checked here, each strictly; read in `output`.
+#[derive(Debug, Default)]
+pub(super) enum OutputTables {
+    #[default]
+    One,
+    Many,
+}
+
+impl<'de> Deserialize<'de> for OutputTables {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{MapAccess, SeqAccess, Visitor, value::MapAccessDeserializer};
+        struct Tables;
+        impl<'de> Visitor<'de> for Tables {
+            type Value = OutputTables;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an [output] table or [[output]] entries")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OutputTables, A::Error> {
+                OutputSettings::deserialize(MapAccessDeserializer::new(map)).map(|_| OutputTables::One)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OutputTables, A::Error> {
+                while seq.next_element::<OutputSettings>()?.is_some() {}
+                Ok(OutputTables::Many)
+            }
+        }
+        d.deserialize_any(Tables)
+    }
 }
 
 /// `[seeds]`: lookalike seed people.

@@ -15,6 +15,7 @@ mod schema;
 pub mod seeds;
 pub mod settings;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,12 +24,11 @@ use sha2::{Digest, Sha256};
 
 use crate::api::ValidationItem;
 use crate::api::body::PageSize;
-use crate::sink::{Format, SinkOptions};
 pub use decode::MAX_JOB_FILE_BYTES;
 use decode::{Seg, path as key_path};
 pub use diagnostic::JobError;
 use diagnostic::{Located, Problems};
-pub use output::{DEFAULT_OUTPUT, Output};
+pub use output::{DEFAULT_OUTPUT, Output, extension};
 pub use request::{DEFAULT_PAGE_SIZE, Provenance, Search};
 pub use settings::{ApiSettings, LimitSettings, Origin, OutputSettings, Overrides, Settings};
 
@@ -67,7 +67,10 @@ pub struct Job {
     pub settings: Settings,
     /// Setting key → where its value came from.
     pub origins: BTreeMap<String, Origin>,
-    pub output: Output,
+    /// The outputs, in the job file's order: one, or one per `[[output]]` entry.
+    pub outputs: Vec<Output>,
+    /// The job's own state folder: `<state_dir>/<job name>`.
+    pub state_dir: PathBuf,
 }
 
 /// What an export has spent and written so far, which decides the size of its next request.
@@ -122,9 +125,24 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
         }
         _ => None,
     };
+    // Several `[[output]]` entries: the settings layers see the job's own keys as one `[output]` table.
+    let entries = match &file.output {
+        decode::OutputTables::One => None,
+        decode::OutputTables::Many => match output_entries(&settings_text, &located, &spans) {
+            Ok(entries) => Some(entries),
+            Err(e) => {
+                problems.push(e);
+                return Err(stop(problems));
+            }
+        },
+    };
+    let layered_text = match &entries {
+        Some(entries) => Cow::Owned(entries.layered_text.clone()),
+        None => Cow::Borrowed(settings_text.as_str()),
+    };
     let layered = problems.take(settings::layer(&settings::Sources {
         user_file: context.user_settings.as_deref().zip(user_text.as_deref()),
-        job_file: (path, &settings_text),
+        job_file: (path, &layered_text),
         environment: context.environment.clone(),
         overrides: &context.overrides,
     }));
@@ -132,24 +150,127 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
         return Err(stop(problems));
     };
     // A problem in a merged value points into the job file when the value came from there.
-    let setting_error = |key: &str, index: Option<usize>, message: String| match origins.get(key) {
-        Some(Origin::JobFile(_)) => {
-            let mut at: Vec<Seg> = key.split('.').map(Seg::from).collect();
-            at.extend(index.map(Seg::from));
-            located.error(spans.at(&at), format!("{key}: {message}"), None)
-        }
-        origin => JobError::Setting(format!("{key} (from {}): {message}", origin.unwrap_or(&Origin::Default))),
+    let from_origin = |key: &str, message: String| {
+        JobError::Setting(format!("{key} (from {}): {message}", origins.get(key).unwrap_or(&Origin::Default)))
     };
-    let output = output::check(&settings.output, name.as_deref().unwrap_or("job"), &context.now, &setting_error);
-    let output = problems.take(output);
-    let (Some(name), Some(output), true) = (name, output, problems.is_empty()) else {
+    let output_error = |entry: Option<usize>, key: &str, index: Option<usize>, message: String| {
+        let full = format!("output.{key}");
+        let named = match entry {
+            Some(i) if entries.is_some() => format!("output[{i}].{key}: {message}"),
+            _ => format!("{full}: {message}"),
+        };
+        let overridden = matches!(origins.get(&full), Some(Origin::Environment(_) | Origin::Flag(_)));
+        let in_entry = |i: usize| {
+            let mut at = vec![Seg::from("output"), Seg::from(i), Seg::from(key)];
+            at.extend(index.map(Seg::from));
+            spans.at(&at)
+        };
+        match (&entries, entry) {
+            (Some(entries), Some(i)) if !overridden && entries.written[i].contains_key(key) => {
+                located.error(in_entry(i), named, None)
+            }
+            (Some(entries), _) if !overridden && entries.job_keys.contains_key(key) => {
+                located.error(in_entry(entries.job_keys[key]), named, None)
+            }
+            (Some(_), Some(i)) if matches!(origins.get(&full), None | Some(Origin::Default)) => {
+                located.error(in_entry(i), named, None)
+            }
+            (None, _) if matches!(origins.get(&full), Some(Origin::JobFile(_))) => {
+                let mut at = vec![Seg::from("output"), Seg::from(key)];
+                at.extend(index.map(Seg::from));
+                located.error(spans.at(&at), named, None)
+            }
+            _ => from_origin(&full, message),
+        }
+    };
+    let job_name = name.as_deref().unwrap_or("job");
+    let outputs = (|| -> Result<(Vec<Output>, PathBuf), JobError> {
+        let outputs = match &entries {
+            None => vec![output::check(&settings.output, None, job_name, &context.now, &output_error)?],
+            Some(entries) => {
+                let count = entries.written.len();
+                for key in output::PER_OUTPUT_KEYS {
+                    let full = format!("output.{key}");
+                    if let Some(origin @ (Origin::Environment(_) | Origin::Flag(_))) = origins.get(&full) {
+                        return Err(JobError::Setting(format!(
+                            "{full} (from {origin}) names one output, but this job writes {count} ([[output]]); set `{key}` in the job file's entries instead"
+                        )));
+                    }
+                }
+                let mut outputs = Vec::with_capacity(count);
+                for (i, written) in entries.written.iter().enumerate() {
+                    let settings = output::entry_settings(&settings.output, &origins, written);
+                    outputs.push(output::check(&settings, Some(i), job_name, &context.now, &output_error)?);
+                }
+                output::check_distinct(&outputs, &output_error)?;
+                outputs
+            }
+        };
+        if outputs.is_empty() {
+            return Err(located.error(spans.at(&key_path(&["output"])), "[[output]] needs at least one entry", None));
+        }
+        let state_dir = output::state_dir(&settings.output, &outputs[0].template, job_name, &output_error)?;
+        Ok((outputs, state_dir))
+    })();
+    let outputs = problems.take(outputs);
+    let (Some(name), Some((outputs, state_dir)), true) = (name, outputs, problems.is_empty()) else {
         return Err(stop(problems));
     };
     // Only for a job that loads: a job with problems shows those first, and only those.
     for warning in warnings {
         tracing::warn!("{warning}");
     }
-    Ok(Job { name, file: path.to_owned(), search, page_size, seeds, provenance, settings, origins, output })
+    Ok(Job { name, file: path.to_owned(), search, page_size, seeds, provenance, settings, origins, outputs, state_dir })
+}
+
+/// The `[[output]]` entries of a job file, as written.
+struct Entries {
+    written: Vec<toml::Table>,
+    /// Job settings ([`output::JOB_KEYS`]) found in the entries, and the first entry that sets each.
+    job_keys: BTreeMap<String, usize>,
+    /// The job file as the settings layers read it: the entries replaced by an `[output]` table of the
+    /// job settings they set.
+    layered_text: String,
+}
+
+/// Reads the `[[output]]` entries. Entries that set a job setting must agree on it.
+fn output_entries(text: &str, located: &Located, spans: &decode::Spans) -> Result<Entries, JobError> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| located.toml_error(&e))?;
+    let Some(toml::Value::Array(items)) = table.remove("output") else {
+        unreachable!("[[output]] was read as an array of tables")
+    };
+    let written: Vec<toml::Table> =
+        items.into_iter().map(|item| if let toml::Value::Table(t) = item { t } else { toml::Table::new() }).collect();
+    let mut job = toml::Table::new();
+    let mut job_keys = BTreeMap::new();
+    for (i, entry) in written.iter().enumerate() {
+        for key in output::JOB_KEYS {
+            let Some(value) = entry.get(*key) else { continue };
+            match job.get(*key) {
+                Some(first) if first != value => {
+                    return Err(located.error(
+                        spans.at(&[Seg::from("output"), Seg::from(i), Seg::from(*key)]),
+                        format!(
+                            "`{key}` is a setting of the whole job: [[output]] entries {} and {} set it differently",
+                            job_keys[*key] + 1,
+                            i + 1
+                        ),
+                        Some(format!("set `{key}` in one entry only, or the same in each")),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    job.insert((*key).to_owned(), value.clone());
+                    job_keys.insert((*key).to_owned(), i);
+                }
+            }
+        }
+    }
+    if !job.is_empty() {
+        table.insert("output".to_owned(), toml::Value::Table(job));
+    }
+    let layered_text = toml::to_string(&table).expect("a TOML table serializes");
+    Ok(Entries { written, job_keys, layered_text })
 }
 
 /// The problems that stop a job; a step that gave up always recorded why, but an error is never lost.
@@ -177,27 +298,13 @@ fn name(written: Option<&str>, path: &Path, located: &Located, spans: &decode::S
 }
 
 impl Job {
-    /// How the sink writes this job.
-    pub fn sink_options(&self) -> SinkOptions {
-        SinkOptions {
-            format: self.output.format,
-            columns: self.output.columns.clone(),
-            neutralise_formulas: self.settings.output.neutralize_formulas,
-            bom: self.settings.output.bom,
-        }
-    }
-
     /// A hash of everything that decides which people are written and how: the search and seeds (not the
-    /// page size, which changes neither) and the output format, columns and cell options.
+    /// page size, which changes neither) and every output's format, compression, columns and cell options.
     pub fn fingerprint(&self) -> String {
-        let options = self.sink_options();
-        let csv = options.format == Format::Csv;
+        let outputs: Vec<serde_json::Value> = self.outputs.iter().map(|o| o.options.fingerprint()).collect();
         let value = serde_json::json!({
             "search": self.search.body(),
-            "format": options.format,
-            "columns": if csv { serde_json::json!(options.columns) } else { serde_json::Value::Null },
-            "neutralise": csv && options.neutralise_formulas,
-            "bom": csv && options.bom,
+            "outputs": outputs,
         });
         // serde_json::Value sorts object keys, so the hash does not depend on field order.
         let canonical = serde_json::to_vec(&value).expect("serializes");
@@ -288,8 +395,8 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
         assert_eq!(job.seeds, vec!["toby-67832", "dwight-schrute", "michael-scott-13532"]);
         let filters = job.search.body().people_filters.as_ref().unwrap();
         assert_eq!(filters.countries.as_deref(), Some(&["dk".to_owned(), "se".to_owned()][..]));
-        assert_eq!(job.output.path, Path::new("output/my-job.csv"));
-        assert_eq!(job.output.state_dir, Path::new("output/.state/my-job"));
+        assert_eq!(job.outputs[0].path, Path::new("output/my-job.csv"));
+        assert_eq!(job.state_dir, Path::new("output/.state/my-job"));
         assert_eq!(job.page_size.get(), 500);
         // The second country and the third seed are not where the job wrote them.
         assert_eq!(job.provenance.get("peopleFilters.countries[1]"), Some("search.peopleFilters.countries[2]"));

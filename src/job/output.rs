@@ -1,100 +1,264 @@
-//! Where and how a job writes: the output path (placeholders filled in once), its format, the CSV columns
-//! and the job's state folder.
+//! Where and how a job writes: its outputs, each with a path (placeholders filled in once), format,
+//! compression and columns, and the job's state folder.
+//!
+//! A job has one `[output]` table, or several `[[output]]` entries written from the same pages (an XLSX for
+//! the sales team and a Parquet file for the warehouse). TOML cannot have both. Settings of the job as a
+//! whole ([`JOB_KEYS`]: `state_dir`) are written in `[output]`, or in any `[[output]]` entry; entries that
+//! set one must agree. With several outputs, the settings that name one output ([`PER_OUTPUT_KEYS`]) can
+//! only come from the entries: `--output`, `--format` and their `OCEAN_EXPORT_OUTPUT__*` variables would
+//! not say which output they mean, and are refused. The others (`bom`, `neutralize_formulas`) apply to
+//! every entry from wherever they come, in the usual order (user settings < job file < environment <
+//! flags).
 
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::JobError;
-use super::settings::OutputSettings;
-use crate::sink::Format;
+use super::settings::{Origin, OutputSettings};
+use crate::sink::{Compression, Format, OutputOptions, columns};
 
 /// Output path when the job does not set one.
 pub const DEFAULT_OUTPUT: &str = "output/{job}.{format}";
 
-/// The output of a job, checked.
+/// Settings of the job as a whole, wherever an `[[output]]` entry writes them.
+pub const JOB_KEYS: &[&str] = &["state_dir"];
+
+/// Settings that name one output.
+pub const PER_OUTPUT_KEYS: &[&str] = &["path", "format", "compression", "compression_level", "columns", "preset"];
+
+/// One output of a job, checked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Output {
     /// The path as configured, placeholders and all.
     pub template: String,
     /// The path, placeholders filled in.
     pub path: PathBuf,
-    pub format: Format,
-    /// CSV columns, checked; `None` for all (and always `None` for NDJSON).
-    pub columns: Option<Vec<String>>,
-    /// The job's own state folder: `<state_dir>/<job name>`.
-    pub state_dir: PathBuf,
+    pub options: OutputOptions,
 }
 
-/// How a problem with a merged setting is reported: at its place in the job file when it came from there.
-pub(super) type SettingError<'a> = dyn Fn(&str, Option<usize>, String) -> JobError + 'a;
+impl Output {
+    pub fn format(&self) -> Format {
+        self.options.format
+    }
+}
 
-/// Checks the `[output]` settings of job `name`, as of `now`; every problem, not just the first.
+/// How a problem with a setting is reported: `key` of entry `entry` (`None` for `[output]`), item
+/// `index` of its value if it is a list, at its place in the job file when it came from there.
+pub(super) type SettingError<'a> = dyn Fn(Option<usize>, &str, Option<usize>, String) -> JobError + 'a;
+
+/// A URL scheme at the start of a path (`s3://…`), which ocean-export does not write to (yet: object
+/// storage would be a destination of its own, chosen here).
+fn url_scheme(template: &str) -> Option<&str> {
+    let (scheme, _) = template.split_once("://")?;
+    let mut chars = scheme.chars();
+    let plain = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (plain && scheme.len() >= 2).then_some(scheme)
+}
+
+/// The file extension of a format and compression: `csv`, `ndjson.gz`.
+pub fn extension(format: Format, compression: Compression) -> String {
+    match compression.suffix() {
+        Some(suffix) => format!("{}.{suffix}", format.extension()),
+        None => format.extension().to_owned(),
+    }
+}
+
+/// Checks the settings of one output (`entry` of `[[output]]`, or `[output]`) of job `name`, as of `now`.
 pub(super) fn check(
     settings: &OutputSettings,
+    entry: Option<usize>,
     name: &str,
     now: &jiff::ZonedDateTime,
     error: &SettingError,
 ) -> Result<Output, JobError> {
-    let mut errors = Vec::new();
+    let error = |key: &str, index: Option<usize>, message: String| error(entry, key, index, message);
     let template = settings.path.clone().unwrap_or_else(|| DEFAULT_OUTPUT.to_owned());
-    let format = settings.format.or(Format::from_path(Path::new(&template))).unwrap_or(Format::Csv);
-    let path = fill_template(&template, name, format, now).map_err(|m| errors.push(error("output.path", None, m)));
-    if let Ok(path) = &path
-        && let Some(implied) = Format::from_path(path)
-        && implied != format
+    if let Some(scheme) = url_scheme(&template) {
+        return Err(error(
+            "path",
+            None,
+            format!("`{template}` is a {scheme}:// address; ocean-export writes local files only (give a local path)"),
+        ));
+    }
+    let written = crate::sink::implied(Path::new(&template));
+    let format = match (settings.format, written.format) {
+        (Some(format), _) | (None, Some(format)) => format,
+        (None, None) => {
+            if let Some(ext) = written.extension.as_deref().filter(|e| !e.contains('{')) {
+                tracing::warn!(
+                    "the output path's extension .{ext} names no format; writing CSV (set format = \"csv\" to say so)"
+                );
+            }
+            Format::Csv
+        }
+    };
+    let compression = settings.compression.or(written.compression).unwrap_or_default();
+    let path =
+        fill_template(&template, name, &extension(format, compression), now).map_err(|m| error("path", None, m))?;
+    let implied = crate::sink::implied(&path);
+    if let Some(implied_format) = implied.format
+        && implied_format != format
     {
-        errors.push(error(
-            "output.path",
+        return Err(error(
+            "path",
             None,
             format!(
                 "the path ends in .{} but the format is {}; change one of them",
-                path.extension().unwrap_or_default().to_string_lossy(),
+                implied.extension.unwrap_or_default(),
                 format.extension()
             ),
         ));
     }
-    let columns = match &settings.columns {
-        None => None,
-        Some(columns) => crate::sink::csv::check_columns(columns)
-            .map_err(|e| {
-                let index = columns.iter().position(|c| *c == e.name);
-                let mut error = error("output.columns", index, e.to_string());
-                if let JobError::At(at) = &mut error {
-                    at.help = Some(format!(
-                        "columns are: {}",
-                        crate::sink::csv::known_columns().collect::<Vec<_>>().join(", ")
-                    ));
-                }
-                errors.push(error);
-            })
-            .ok(),
-    };
-    if columns.is_some() && format == Format::Ndjson {
-        tracing::warn!("[output] columns apply to CSV only; NDJSON keeps every field");
+    if !format.appended() && compression != Compression::None {
+        return Err(error(
+            if settings.compression.is_some() { "compression" } else { "path" },
+            None,
+            format!(
+                "{} files are compressed inside; remove the compression{}",
+                format.extension(),
+                if implied.compression.is_some() { " (and the path's .gz or .zst)" } else { "" }
+            ),
+        ));
     }
-    // Always one folder per job, even when the setting is shared by several jobs (a user settings file).
-    let state_dir = match &settings.state_dir {
-        Some(dir) if dir.is_empty() => {
-            errors.push(error("output.state_dir", None, "the state folder is empty; name a folder".to_owned()));
-            PathBuf::new()
+    match (compression, implied.compression) {
+        (Compression::None, None) => {}
+        (wanted, Some(named)) if wanted == named => {}
+        (Compression::None, Some(named)) => {
+            return Err(error(
+                "path",
+                None,
+                format!(
+                    "the path ends in .{} but compression is none; change one of them",
+                    named.suffix().unwrap_or_default()
+                ),
+            ));
         }
-        Some(dir) => PathBuf::from(dir),
-        None => default_state_dir(&template),
-    }
-    .join(name);
-    match (path, errors.len()) {
-        (Ok(path), 0) => {
-            Ok(Output { template, path, format, columns: columns.filter(|_| format == Format::Csv), state_dir })
+        (wanted, _) => {
+            let base = path.to_string_lossy();
+            let base = match implied.compression {
+                Some(named) => base.trim_end_matches(&format!(".{}", named.suffix().unwrap_or_default())).to_owned(),
+                None => base.into_owned(),
+            };
+            return Err(error(
+                "path",
+                None,
+                format!(
+                    "compression is {} but the path does not end in .{}; name it {base}.{}",
+                    wanted.name(),
+                    wanted.suffix().unwrap_or_default(),
+                    wanted.suffix().unwrap_or_default()
+                ),
+            ));
         }
-        (_, 1) => Err(errors.remove(0)),
-        _ => Err(JobError::Several(errors)),
     }
+    if let Some(level) = settings.compression_level {
+        if compression == Compression::None {
+            tracing::warn!("compression_level applies to gzip and zstd only; this output is not compressed");
+        } else if !compression.levels().contains(&level) {
+            let levels = compression.levels();
+            return Err(error(
+                "compression_level",
+                None,
+                format!("{} levels are {} to {}, not {level}", compression.name(), levels.start(), levels.end()),
+            ));
+        }
+    }
+    let columns = columns::resolve(settings.columns.as_ref(), settings.preset).map_err(|e| {
+        let (key, help) = match &e {
+            columns::ColumnError::Unknown { .. } => {
+                ("columns", Some(format!("columns are: {}", columns::known().collect::<Vec<_>>().join(", "))))
+            }
+            columns::ColumnError::PresetAndColumns => ("preset", None),
+            _ => ("columns", None),
+        };
+        let mut error = error(key, e.index(), e.to_string());
+        if let (JobError::At(at), Some(help)) = (&mut error, help) {
+            at.help = Some(help);
+        }
+        error
+    })?;
+    if !format.has_columns() && (settings.columns.is_some() || settings.preset.is_some()) {
+        tracing::warn!("columns and preset apply to CSV and XLSX only; {} keeps every field", format.extension());
+    }
+    Ok(Output {
+        template,
+        path,
+        options: OutputOptions {
+            format,
+            compression,
+            level: settings.compression_level.filter(|_| compression != Compression::None),
+            columns: if format.has_columns() { columns } else { Vec::new() },
+            neutralise_formulas: settings.neutralize_formulas,
+            bom: settings.bom,
+        },
+    })
 }
 
-/// Fills `{job}`, `{date}`, `{datetime}` and `{format}` in an output path template.
+/// The job's own state folder: `<state_dir>/<job name>`, by default `.state` beside the first output.
+pub(super) fn state_dir(
+    settings: &OutputSettings,
+    first_template: &str,
+    name: &str,
+    error: &SettingError,
+) -> Result<PathBuf, JobError> {
+    // Always one folder per job, even when the setting is shared by several jobs (a user settings file).
+    Ok(match &settings.state_dir {
+        Some(dir) if dir.is_empty() => {
+            return Err(error(None, "state_dir", None, "the state folder is empty; name a folder".to_owned()));
+        }
+        Some(dir) => PathBuf::from(dir),
+        None => default_state_dir(first_template),
+    }
+    .join(name))
+}
+
+/// Refuses two outputs with one path (they would overwrite each other), at the later one.
+pub(super) fn check_distinct(outputs: &[Output], error: &SettingError) -> Result<(), JobError> {
+    let key = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    for (i, output) in outputs.iter().enumerate() {
+        if let Some(first) = outputs[..i].iter().position(|o| key(&o.path) == key(&output.path)) {
+            return Err(error(
+                Some(i),
+                "path",
+                None,
+                format!(
+                    "outputs {} and {} both write {}; give each [[output]] its own path",
+                    first + 1,
+                    i + 1,
+                    output.path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The settings of `[[output]]` entry `entry`: its own keys over the layered `[output]` settings (built-in
+/// defaults and the user settings file below it), except where the environment or a flag set a key,
+/// which win as they do everywhere. `written` is the entry as the job file has it.
+pub(super) fn entry_settings(
+    layered: &OutputSettings,
+    origins: &std::collections::BTreeMap<String, Origin>,
+    written: &toml::Table,
+) -> OutputSettings {
+    let mut value = serde_json::to_value(layered).expect("settings serialize");
+    for (key, v) in written {
+        let overridden =
+            matches!(origins.get(&format!("output.{key}")), Some(Origin::Environment(_) | Origin::Flag(_)));
+        if !overridden {
+            value[key.as_str()] = serde_json::to_value(v).expect("TOML values serialize");
+        }
+    }
+    // The entry passed the same strict check when the file was read.
+    serde_json::from_value(value).expect("an entry that was checked reads back")
+}
+
+/// Fills `{job}`, `{date}`, `{datetime}` and `{format}` (the extension, `csv.gz` when compressed) in an
+/// output path template.
 pub(super) fn fill_template(
     template: &str,
     job: &str,
-    format: Format,
+    extension: &str,
     now: &jiff::ZonedDateTime,
 ) -> Result<PathBuf, String> {
     let mut out = String::new();
@@ -106,7 +270,7 @@ pub(super) fn fill_template(
             "job" => out.push_str(job),
             "date" => out.push_str(&now.strftime("%Y-%m-%d").to_string()),
             "datetime" => out.push_str(&now.strftime("%Y%m%dT%H%M%S").to_string()),
-            "format" => out.push_str(format.extension()),
+            "format" => out.push_str(extension),
             other => {
                 return Err(format!(
                     "unknown placeholder `{{{other}}}` in `{template}` (use {{job}}, {{date}}, {{datetime}}, {{format}})"
@@ -138,12 +302,22 @@ mod tests {
     fn templates_and_state_dirs() {
         let now: jiff::ZonedDateTime = "2026-11-27T08:09:10+00:00[UTC]".parse().unwrap();
         assert_eq!(
-            fill_template("o/{job}-{date}.{format}", "j", Format::Ndjson, &now).unwrap(),
+            fill_template("o/{job}-{date}.{format}", "j", "ndjson", &now).unwrap(),
             Path::new("o/j-2026-11-27.ndjson")
         );
-        assert_eq!(fill_template("{datetime}.csv", "j", Format::Csv, &now).unwrap(), Path::new("20261127T080910.csv"));
-        assert!(fill_template("o/{x}.csv", "j", Format::Csv, &now).is_err());
+        assert_eq!(fill_template("{datetime}.csv", "j", "csv", &now).unwrap(), Path::new("20261127T080910.csv"));
+        assert_eq!(fill_template("o/{job}.{format}", "j", "csv.gz", &now).unwrap(), Path::new("o/j.csv.gz"));
+        assert!(fill_template("o/{x}.csv", "j", "csv", &now).is_err());
         assert_eq!(default_state_dir("out/{date}/a.csv"), Path::new("out/.state"));
         assert_eq!(default_state_dir("a.csv"), Path::new(".state"));
+    }
+
+    #[test]
+    fn url_schemes_are_recognised() {
+        assert_eq!(url_scheme("s3://bucket/x.csv"), Some("s3"));
+        assert_eq!(url_scheme("gs://b/x"), Some("gs"));
+        assert_eq!(url_scheme("output/x.csv"), None);
+        assert_eq!(url_scheme("out/a://b.csv"), None);
+        assert_eq!(url_scheme("c://x"), None);
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::diagnostic::{JobError, Located};
-use crate::sink::Format;
+use crate::sink::{ColumnSpec, Compression, Format, Preset};
 
 /// `[api]`: how to reach the API and how hard to try.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,23 +102,30 @@ impl Default for LimitSettings {
     }
 }
 
-/// `[output]`: where and how people are written.
+/// `[output]` (or one `[[output]]` entry): where and how people are written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutputSettings {
-    /// Path template: `{job}`, `{date}` (YYYY-MM-DD), `{datetime}` (YYYYMMDDTHHMMSS), `{format}`.
-    /// Default `output/{job}.{format}`.
+    /// Path template: `{job}`, `{date}` (YYYY-MM-DD), `{datetime}` (YYYYMMDDTHHMMSS), `{format}` (the
+    /// extension: `csv`, `ndjson.gz`, `parquet`). Default `output/{job}.{format}`.
     pub path: Option<String>,
     /// Default from the path's extension, else csv.
     pub format: Option<Format>,
-    /// CSV columns to write, in order. Default: every field.
-    pub columns: Option<Vec<String>>,
+    /// gzip or zstd for CSV and NDJSON. Default from the path's extension (`.gz`, `.zst`), else none.
+    pub compression: Option<Compression>,
+    /// Default: gzip 1, zstd 3.
+    pub compression_level: Option<i32>,
+    /// CSV and XLSX columns: `"all"`, or names and `{ field, header }` renames, in order. Default: the
+    /// person card.
+    pub columns: Option<ColumnSpec>,
+    /// A CRM's import headers: `hubspot` or `salesforce`.
+    pub preset: Option<Preset>,
     /// Start the CSV with a UTF-8 byte-order mark, for Excel.
     pub bom: bool,
     /// Prefix `'` to CSV cells that start with `=`, `+`, `-`, `@`, tab or CR. Turn off for machine consumers.
     pub neutralize_formulas: bool,
     /// Folder of the jobs' state folders: a job keeps its checkpoint and lock in `<state_dir>/<job name>/`.
-    /// Default `.state` beside the output.
+    /// Default `.state` beside the (first) output.
     pub state_dir: Option<String>,
 }
 
@@ -127,8 +134,11 @@ impl Default for OutputSettings {
         OutputSettings {
             path: None,
             format: None,
+            compression: None,
+            compression_level: None,
             columns: None,
-            bom: false,
+            preset: None,
+            bom: true,
             neutralize_formulas: true,
             state_dir: None,
         }
@@ -422,6 +432,15 @@ mod tests {
     fn columns_from_the_environment_are_a_list() {
         let l =
             layered(None, "[search]\n", &[("OCEAN_EXPORT_OUTPUT__COLUMNS", "id,name")], &Overrides::default()).unwrap();
-        assert_eq!(l.settings.output.columns, Some(vec!["id".to_owned(), "name".to_owned()]));
+        let list = |names: &[&str]| {
+            Some(ColumnSpec::List(names.iter().map(|n| crate::sink::ColumnItem::Field((*n).to_owned())).collect()))
+        };
+        assert_eq!(l.settings.output.columns, list(&["id", "name"]));
+        let l = layered(None, "[search]\n", &[("OCEAN_EXPORT_OUTPUT__COLUMNS", "all")], &Overrides::default()).unwrap();
+        assert_eq!(l.settings.output.columns, list(&["all"]));
+        let job = "[search]\n[output]\ncolumns = [\"id\", { field = \"email.address\", header = \"Email\" }]\npreset = \"hubspot\"\n";
+        let l = layered(None, job, &[], &Overrides::default()).unwrap();
+        assert!(matches!(&l.settings.output.columns, Some(ColumnSpec::List(items)) if items.len() == 2));
+        assert_eq!(l.settings.output.preset, Some(Preset::Hubspot));
     }
 }

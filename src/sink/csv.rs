@@ -1,4 +1,4 @@
-//! CSV rows from people: the column set, a projection that reads only the fields the columns need,
+//! Rows of cells from people, for CSV and XLSX: a projection that reads only the fields the columns need,
 //! flattening (dotted names, lists joined with `"; "`, objects as JSON cells) and formula neutralising.
 
 use std::borrow::Cow;
@@ -9,100 +9,12 @@ use serde::Deserializer;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::columns::{Column, FIRST_PHONE};
 use crate::api::Person;
 use crate::api::person::Text;
 
-/// The default columns: every field of `LookalikePerson`, in the schema's order, nested objects spelled out.
-pub const DEFAULT_COLUMNS: &[&str] = &[
-    "id",
-    "domain",
-    "name",
-    "firstName",
-    "lastName",
-    "country",
-    "state",
-    "location",
-    "linkedinUrl",
-    "seniorities",
-    "departments",
-    "photo",
-    "jobTitle",
-    "jobTitleEnglish",
-    "currentJobDescription",
-    "experiences",
-    "summary",
-    "skills",
-    "phone.numbers",
-    "phone.status",
-    "email.address",
-    "email.status",
-    "inferredEmails",
-    "updatedAt",
-    "connectionsCount",
-    "followersCount",
-    "headline",
-    "company.companySize",
-    "company.logo",
-    "company.name",
-    "company.revenue",
-    "company.employeeCountOcean",
-    "company.industries",
-    "company.technologies",
-    "company.fundingRound.date",
-    "company.fundingRound.type",
-    "company.fundingRound.moneyRaisedInUsd",
-    "company.fundingRound.cbUrl",
-    "relevance",
-];
-
-/// Columns that may be picked besides the defaults: whole objects as JSON, and one field of every experience.
-const EXTRA_COLUMNS: &[&str] = &[
-    "phone",
-    "email",
-    "company",
-    "company.fundingRound",
-    "experiences.domain",
-    "experiences.jobTitle",
-    "experiences.dateFrom",
-    "experiences.dateTo",
-    "experiences.description",
-    "experiences.linkedinCompanyHandle",
-];
-
 /// Values that hold one JSON document per cell even when they could be joined.
 const JSON_COLUMNS: &[&str] = &["experiences", "phone", "email", "company", "company.fundingRound"];
-
-/// Every column name `columns` accepts.
-pub fn known_columns() -> impl Iterator<Item = &'static str> {
-    DEFAULT_COLUMNS.iter().chain(EXTRA_COLUMNS).copied()
-}
-
-/// A column that does not exist, with the closest one that does.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("unknown column `{name}`{}", suggestion.as_ref().map(|s| format!(", did you mean `{s}`?")).unwrap_or_default())]
-pub struct UnknownColumn {
-    pub name: String,
-    pub suggestion: Option<String>,
-}
-
-/// Checks a column list and drops repeats, keeping the first of each.
-pub fn check_columns(columns: &[String]) -> Result<Vec<String>, UnknownColumn> {
-    let mut out: Vec<String> = Vec::with_capacity(columns.len());
-    for name in columns {
-        if !known_columns().any(|known| known == name) {
-            let suggestion = known_columns()
-                .map(|known| (strsim::jaro_winkler(&name.to_ascii_lowercase(), &known.to_ascii_lowercase()), known))
-                .filter(|(score, _)| *score > 0.8)
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, known)| known.to_owned());
-            return Err(UnknownColumn { name: name.clone(), suggestion });
-        }
-        if !out.contains(name) {
-            out.push(name.clone());
-        }
-    }
-    Ok(out)
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Render {
@@ -110,6 +22,8 @@ enum Render {
     Auto,
     /// Always the JSON of the value.
     Json,
+    /// The first scalar of a list (`phone.number`: the first of `phone.numbers`).
+    First,
 }
 
 #[derive(Debug, Default)]
@@ -199,39 +113,42 @@ impl Row {
     }
 }
 
-/// The column layout of a CSV export and how to fill it from a person.
+/// The column layout of a CSV or XLSX export and how to fill it from a person.
 #[derive(Debug)]
 pub struct Layout {
-    columns: Vec<String>,
+    headers: Vec<String>,
     /// Per column: does it hold phone numbers (which stay dialable when they look like one)?
     phone: Vec<bool>,
     plan: Plan,
 }
 
 impl Layout {
-    /// `columns` must have passed [`check_columns`]; `None` means [`DEFAULT_COLUMNS`].
-    pub fn new(columns: Option<&[String]>) -> Layout {
-        let columns: Vec<String> = match columns {
-            Some(columns) => columns.to_vec(),
-            None => DEFAULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
-        };
+    /// `columns` must have passed [`super::columns::resolve`].
+    pub fn new(columns: &[Column]) -> Layout {
         let mut plan = Plan::default();
         for (i, column) in columns.iter().enumerate() {
-            let render = if JSON_COLUMNS.contains(&column.as_str()) { Render::Json } else { Render::Auto };
-            plan.insert(column, i, render);
+            let field = column.field.as_str();
+            let (path, render) = if field == FIRST_PHONE {
+                ("phone.numbers", Render::First)
+            } else if JSON_COLUMNS.contains(&field) {
+                (field, Render::Json)
+            } else {
+                (field, Render::Auto)
+            };
+            plan.insert(path, i, render);
         }
-        let phone = columns.iter().map(|c| c == "phone.numbers").collect();
-        Layout { columns, phone, plan }
+        let phone = columns.iter().map(|c| c.field == "phone.numbers" || c.field == FIRST_PHONE).collect();
+        Layout { headers: columns.iter().map(|c| c.header.clone()).collect(), phone, plan }
     }
 
-    pub fn header(&self) -> &[String] {
-        &self.columns
+    pub fn headers(&self) -> impl Iterator<Item = &str> {
+        self.headers.iter().map(String::as_str)
     }
 
     /// Fills `row` from a person. Values that cannot be read (a string with a lone UTF-16 surrogate, say)
     /// are written as the API spelled them rather than dropped.
     pub fn project(&self, person: &Person<'_>, row: &mut Row) {
-        row.reset(self.columns.len());
+        row.reset(self.headers.len());
         for (key, value) in person.fields() {
             if let Some(node) = self.plan.0.get(key) {
                 apply(node, value, row, 0);
@@ -242,7 +159,7 @@ impl Layout {
     /// The cells of a projected row, neutralised where asked. Numbers are left alone, and so are phone
     /// numbers that look like one (`+45 12 34 56 78`), so they stay dialable.
     pub fn cells<'r>(&'r self, row: &'r Row, neutralise: bool) -> impl Iterator<Item = Cow<'r, str>> + 'r {
-        (0..self.columns.len()).map(move |i| {
+        (0..self.headers.len()).map(move |i| {
             let text = row.cells[i].as_str();
             let exempt = row.numeric[i] || (self.phone[i] && looks_like_phone_numbers(text));
             if neutralise && !exempt && is_formula_like(text) {
@@ -251,6 +168,13 @@ impl Layout {
                 Cow::Borrowed(text)
             }
         })
+    }
+}
+
+impl Layout {
+    /// The cells of a projected row as they are, each with whether it is a JSON number (for typed cells).
+    pub fn typed_cells<'r>(&'r self, row: &'r Row) -> impl Iterator<Item = (&'r str, bool)> + 'r {
+        (0..self.headers.len()).map(move |i| (row.cells[i].as_str(), row.numeric[i]))
     }
 }
 
@@ -351,7 +275,8 @@ fn render_value(text: &str, render: Render) -> Option<(Cow<'_, str>, bool)> {
         (b'[' | b'{', Render::Json) => Some((minified(text), false)),
         (b'"', _) => Some((string_value(text), false)),
         (b'[', Render::Auto) => Some((join_scalars(text).unwrap_or_else(|| minified(text)), false)),
-        (b'{', Render::Auto) => Some((minified(text), false)),
+        (b'[', Render::First) => first_scalar(text),
+        (b'{', _) => Some((minified(text), false)),
         (b't' | b'f', _) => Some((Cow::Borrowed(text), false)),
         _ => Some((Cow::Borrowed(text), true)),
     }
@@ -396,6 +321,28 @@ fn join_scalars(text: &str) -> Option<Cow<'_, str>> {
     serde_json::Deserializer::from_str(text).deserialize_seq(Join).ok().flatten().map(Cow::Owned)
 }
 
+/// `["+45 1", "+45 2"]` → `+45 1`: the first item that is not null, when it is a scalar.
+fn first_scalar(text: &str) -> Option<(Cow<'_, str>, bool)> {
+    struct First;
+    impl<'de> Visitor<'de> for First {
+        type Value = Option<(String, bool)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut first = None;
+            while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                if first.is_none() && !item.get().starts_with(['[', '{']) {
+                    first = render_value(item.get(), Render::Auto).map(|(v, n)| (v.into_owned(), n));
+                }
+            }
+            Ok(first)
+        }
+    }
+    let (value, numeric) = serde_json::Deserializer::from_str(text).deserialize_seq(First).ok().flatten()?;
+    Some((Cow::Owned(value), numeric))
+}
+
 /// The JSON of a value on one line, without whitespace between tokens.
 fn minified(text: &str) -> Cow<'_, str> {
     let mut out = Vec::with_capacity(text.len());
@@ -408,6 +355,10 @@ fn minified(text: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
+    fn named(columns: &[&str]) -> Vec<Column> {
+        columns.iter().map(|c| Column::named(c)).collect()
+    }
+
     fn row_of(layout: &Layout, json: &str) -> Vec<String> {
         let person = Person::from_json(json).unwrap();
         let mut row = Row::default();
@@ -417,7 +368,7 @@ mod tests {
 
     #[test]
     fn flattens_nested_lists_and_objects() {
-        let columns: Vec<String> = [
+        let layout = Layout::new(&named(&[
             "name",
             "company.name",
             "skills",
@@ -425,10 +376,8 @@ mod tests {
             "experiences.jobTitle",
             "phone.numbers",
             "connectionsCount",
-        ]
-        .map(String::from)
-        .to_vec();
-        let layout = Layout::new(Some(&check_columns(&columns).unwrap()));
+            "phone.number",
+        ]));
         let cells = row_of(
             &layout,
             r#"{"id":"x1","name":"=HYPERLINK(\"evil\")","company":{"name":"Acme, Inc.","size":3},"skills":["Rust","-SQL"],
@@ -445,16 +394,18 @@ mod tests {
                 "CEO; @CTO",
                 "+45 1234",
                 "-5",
+                "+45 1234",
             ]
         );
     }
 
     #[test]
     fn nulls_absent_and_empty_lists_are_empty_cells() {
-        let layout = Layout::new(None);
+        let all = super::super::columns::ALL;
+        let layout = Layout::new(&named(all));
         let cells = row_of(&layout, r#"{"domain":"d.com","name":null,"skills":[],"experiences":[]}"#);
-        assert_eq!(cells.len(), DEFAULT_COLUMNS.len());
-        let at = |c: &str| cells[DEFAULT_COLUMNS.iter().position(|d| *d == c).unwrap()].clone();
+        assert_eq!(cells.len(), all.len());
+        let at = |c: &str| cells[all.iter().position(|d| *d == c).unwrap()].clone();
         assert_eq!(
             (at("name"), at("skills"), at("experiences"), at("domain")),
             ("".into(), "".into(), "[]".into(), "d.com".into())
@@ -463,9 +414,7 @@ mod tests {
 
     #[test]
     fn columns_of_one_list_line_up() {
-        let columns: Vec<String> =
-            ["experiences.jobTitle", "experiences.dateFrom", "skills"].map(String::from).to_vec();
-        let layout = Layout::new(Some(&columns));
+        let layout = Layout::new(&named(&["experiences.jobTitle", "experiences.dateFrom", "skills"]));
         let cells = row_of(
             &layout,
             r#"{"experiences":[{"jobTitle":null,"dateFrom":"2020"},{"jobTitle":"","dateFrom":"2021"},null,
@@ -476,20 +425,17 @@ mod tests {
 
     #[test]
     fn odd_values_are_kept_not_dropped() {
-        let columns: Vec<String> = ["id", "summary", "phone.numbers"].map(String::from).to_vec();
-        let layout = Layout::new(Some(&columns));
+        let layout = Layout::new(&named(&["id", "summary", "phone.numbers", "phone.number"]));
         // A repeated key keeps its first value; a lone surrogate is written as spelled; a phone cell that
         // is not a phone number is neutralised like any other.
         let cells =
             row_of(&layout, r#"{"id":"a","id":"b","summary":"cut \ud83d","phone":{"numbers":["=HYPERLINK(\"x\")"]}}"#);
-        assert_eq!(cells, vec!["a", "cut \\ud83d", "'=HYPERLINK(\"x\")"]);
-    }
-
-    #[test]
-    fn unknown_columns_get_a_suggestion() {
-        let err = check_columns(&["email.adress".to_owned()]).unwrap_err();
-        assert_eq!(err.suggestion.as_deref(), Some("email.address"));
-        assert_eq!(check_columns(&["id".into(), "id".into(), "name".into()]).unwrap(), vec!["id", "name"]);
+        assert_eq!(cells, vec!["a", "cut \\ud83d", "'=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"]);
+        // The first phone number: the first item that is a value.
+        let layout = Layout::new(&named(&["phone.number"]));
+        assert_eq!(row_of(&layout, r#"{"phone":{"numbers":[null,["x"],"+1 2",3]}}"#), vec!["+1 2"]);
+        assert_eq!(row_of(&layout, r#"{"phone":{"numbers":"+1 2"}}"#), vec!["+1 2"]);
+        assert_eq!(row_of(&layout, r#"{"phone":{"numbers":{"a":1}}}"#), vec![r#"{"a":1}"#]);
     }
 
     #[test]

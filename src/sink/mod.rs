@@ -1,26 +1,49 @@
-//! People → output: the partial file, CSV or NDJSON rows, de-duplication by id, and page-sized
-//! commit and rollback, so that a failed or abandoned page leaves no trace in the output.
+//! People → outputs: de-duplication by id, one or several output files written from the same pages, and
+//! page-sized commit and rollback, so that a failed or abandoned page leaves no trace in any of them.
+//!
+//! How each format is written:
+//! - **Appended** (CSV, NDJSON, and their gzip and zstd forms): rows go into `PATH.partial` as pages
+//!   come; a commit ends the page (one gzip member or zstd frame when compressed) and fsyncs the file,
+//!   and the checkpoint records its length and XXH3. A resume checks that prefix and cuts off the rest,
+//!   so a `kill -9` anywhere costs at most the page in hand.
+//! - **Rendered** (Parquet, XLSX: files that end with an index of what came before, so they cannot be
+//!   appended to): people go into the spool (`spool.ndjson` in the job's state folder, appended and
+//!   checkpointed like an NDJSON output), and a thread per output renders the spool into `PATH.partial`
+//!   as it grows ([`render`]). The file is finished when the walk is done. A run that stops before then
+//!   renders again from the spool, without fetching anything it already has.
+//!
+//! One id set serves every output of an export: a person is in all of them or in none. At the end each
+//! output is sealed (finished, fsynced, its length and SHA-256 recorded in the checkpoint) and then
+//! published by a rename ([`publish`]), one after the other; a rerun after a crash in between renames
+//! what is sealed and left, and recognises what is already published.
 
+mod append;
 mod buffer;
+pub mod columns;
+pub mod compress;
 pub mod csv;
 mod digest;
 pub mod ndjson;
+pub mod parquet;
+mod render;
+pub mod schema;
 mod seen;
+mod xlsx;
 
-use std::borrow::Cow;
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::api::{Person, PersonSink};
 use crate::durable;
+use append::Appender;
 pub use buffer::{PageBuffer, ReplayError};
-use digest::Digest;
+pub use columns::{Column, ColumnItem, ColumnSpec, Preset};
+pub use compress::Compression;
+use render::Renderer;
 use seen::{Seen, SeenFiles};
+pub use xlsx::PEOPLE_PER_SHEET;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -28,47 +51,124 @@ use seen::{Seen, SeenFiles};
 pub enum Format {
     Csv,
     Ndjson,
+    Parquet,
+    Xlsx,
 }
 
 impl Format {
+    pub const ALL: &[Format] = &[Format::Csv, Format::Ndjson, Format::Parquet, Format::Xlsx];
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Csv => "csv",
             Format::Ndjson => "ndjson",
+            Format::Parquet => "parquet",
+            Format::Xlsx => "xlsx",
         }
     }
 
-    /// The format a path's extension implies (`.csv`; `.ndjson`, `.jsonl`, `.json`).
-    pub fn from_path(path: &Path) -> Option<Format> {
-        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+    /// The format an extension (without the dot) names.
+    pub fn from_extension(extension: &str) -> Option<Format> {
+        match extension.to_ascii_lowercase().as_str() {
             "csv" => Some(Format::Csv),
             "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "xlsx" => Some(Format::Xlsx),
             _ => None,
         }
     }
+
+    /// Whether the file grows page by page (otherwise it is rendered from the spool at the end).
+    pub fn appended(self) -> bool {
+        matches!(self, Format::Csv | Format::Ndjson)
+    }
+
+    /// Whether `columns` and `preset` shape it.
+    pub fn has_columns(self) -> bool {
+        matches!(self, Format::Csv | Format::Xlsx)
+    }
 }
 
-/// How people become rows.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SinkOptions {
+/// What a path's extensions say: `people.csv.gz` is CSV, gzip.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Implied {
+    pub format: Option<Format>,
+    pub compression: Option<Compression>,
+    /// The extension that names the format (or that no format has: `txt`), if the path has one.
+    pub extension: Option<String>,
+}
+
+/// The format and compression a path's extensions imply.
+pub fn implied(path: &Path) -> Implied {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut parts: Vec<&str> = name.split('.').skip(1).collect();
+    let compression = parts.last().and_then(|last| Compression::from_suffix(last));
+    if compression.is_some() {
+        parts.pop();
+    }
+    let extension = parts.last().map(|e| (*e).to_owned()).filter(|e| !e.is_empty());
+    Implied { format: extension.as_deref().and_then(Format::from_extension), compression, extension }
+}
+
+/// How people become one output's bytes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutputOptions {
     pub format: Format,
-    /// CSV columns, already checked; `None` for all of them.
-    pub columns: Option<Vec<String>>,
+    pub compression: Compression,
+    /// The compression level; `None` for the compression's default.
+    pub level: Option<i32>,
+    /// The columns of CSV and XLSX (empty for the others), already checked.
+    pub columns: Vec<Column>,
     /// Prefix `'` to CSV cells a spreadsheet would run as a formula.
     pub neutralise_formulas: bool,
     /// Start a CSV file with a UTF-8 byte-order mark (for Excel).
     pub bom: bool,
 }
 
-/// How far the output is durably written. Recorded in every checkpoint.
+impl OutputOptions {
+    pub fn level(&self) -> i32 {
+        self.level.unwrap_or(self.compression.default_level())
+    }
+
+    /// What decides the bytes of this output (for the job's fingerprint): options that do not apply to
+    /// the format are left out, so they can change without refusing a resume.
+    pub fn fingerprint(&self) -> serde_json::Value {
+        let csv = self.format == Format::Csv;
+        serde_json::json!({
+            "format": self.format,
+            "compression": self.compression,
+            "level": (self.compression != Compression::None).then(|| self.level()),
+            "columns": if self.format.has_columns() { serde_json::json!(self.columns) } else { serde_json::Value::Null },
+            "neutralise": csv && self.neutralise_formulas,
+            "bom": csv && self.bom,
+            "schema": (self.format == Format::Parquet).then_some(schema::VERSION),
+        })
+    }
+}
+
+/// One output of an export: its final path (absolute) and how it is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub path: PathBuf,
+    pub options: OutputOptions,
+}
+
+/// How far a partial file is durably written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
-    /// Length of the partial file.
+#[serde(deny_unknown_fields)]
+pub struct FilePosition {
+    /// Length of the file.
     pub bytes: u64,
     /// XXH3-64 of those bytes, hex: cheap enough to keep on the hot path, enough to catch a partial file
     /// that changed since the checkpoint.
     pub checksum: String,
-    /// People written (each with a distinct id).
+}
+
+/// How far the export is durably written. Recorded in every checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    /// People written (each with a distinct id), in every output.
     pub people: u64,
     /// People skipped because an earlier page already had their id.
     pub duplicates: u64,
@@ -76,6 +176,18 @@ pub struct Position {
     pub without_id: u64,
     /// The files holding the ids written, for de-duplication.
     pub seen: SeenFiles,
+    /// Each output's partial file, in the job's order; `None` for outputs rendered from the spool.
+    pub files: Vec<Option<FilePosition>>,
+    /// The spool, when an output is rendered from it.
+    pub spool: Option<FilePosition>,
+}
+
+/// A finished output: the length and SHA-256 of its file, recorded before it is published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sealed {
+    pub bytes: u64,
+    pub sha256: String,
 }
 
 /// What happened to the people of the page in progress.
@@ -96,175 +208,147 @@ pub enum SinkError {
     Busy { path: PathBuf },
 }
 
-/// Holds the partial file's OS lock for as long as the file is open, so two jobs that share an output
-/// path cannot interleave their pages.
-fn lock(file: &File, path: &Path) -> Result<(), SinkError> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(SinkError::Busy { path: path.to_owned() }),
-        Err(std::fs::TryLockError::Error(e)) => Err(write_error(path)(e)),
+pub(crate) fn write_error(path: &Path) -> impl FnOnce(io::Error) -> SinkError + '_ {
+    move |source| SinkError::Write { path: path.to_owned(), source }
+}
+
+/// `PATH.partial`: where an output is written until it is published.
+pub fn partial_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// The spool in a job's state folder.
+const SPOOL: &str = "spool.ndjson";
+
+fn spool_options() -> OutputOptions {
+    OutputOptions {
+        format: Format::Ndjson,
+        compression: Compression::None,
+        level: None,
+        columns: Vec::new(),
+        neutralise_formulas: false,
+        bom: false,
     }
 }
 
-/// The partial file, with the length and checksum of everything appended to it.
-struct Output {
-    path: PathBuf,
-    file: File,
-    checksum: Xxh3Default,
-    len: u64,
+/// One output while the export runs.
+enum Slot {
+    Appended(Box<Appender>),
+    Rendered(Renderer),
+    /// Finished; only its rename is left.
+    Sealed,
 }
 
-impl Output {
-    fn append(&mut self, bytes: &[u8]) -> Result<(), SinkError> {
-        self.file.write_all(bytes).map_err(|source| SinkError::Write { path: self.path.clone(), source })?;
-        self.checksum.update(bytes);
-        self.len += bytes.len() as u64;
-        Ok(())
-    }
-
-    fn error(&self, source: io::Error) -> SinkError {
-        SinkError::Write { path: self.path.clone(), source }
-    }
-}
-
-/// Bytes encoded but not yet appended to the file. Shared with the CSV writer, which owns its `W` and
-/// would otherwise give no way to take the bytes back out (or throw them away on rollback).
-#[derive(Clone, Default)]
-struct Spool(Arc<Mutex<Vec<u8>>>);
-
-impl Spool {
-    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
-        // A poisoned lock only means a panic elsewhere mid-write; the bytes are still bytes.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Write for Spool {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-struct CsvEncoder {
-    writer: ::csv::Writer<Spool>,
-    layout: csv::Layout,
-    row: csv::Row,
-    neutralise: bool,
-}
-
-enum Encoder {
-    Csv(Box<CsvEncoder>),
-    Ndjson,
-}
-
-/// Spooled bytes beyond this go to the file before the next person.
-const SPOOL_LIMIT: usize = 1 << 20;
-
-/// The output of one export, written page by page.
+/// The outputs of one export, written page by page.
 pub struct Sink {
-    out: Output,
-    spool: Spool,
-    encoder: Encoder,
+    slots: Vec<Slot>,
+    spool: Option<Appender>,
     seen: Seen,
     committed: Position,
-    committed_checksum: Xxh3Default,
-    /// The SHA-256 of the committed output, for the report, computed on its own thread.
-    digest: Digest,
     page: PageCounts,
     page_limit: Option<u64>,
 }
 
-impl Sink {
-    /// Starts a new export: an empty partial file with the CSV header (and BOM), committed at once.
-    /// The ids written are kept in `state`, the job's state folder.
-    pub fn create(partial: &Path, state: &Path, options: &SinkOptions) -> Result<Sink, SinkError> {
-        let file = durable::open_private(partial, false).map_err(write_error(partial))?;
-        lock(&file, partial)?;
-        file.set_len(0).map_err(write_error(partial))?;
-        durable::sync_dir(partial.parent().unwrap_or(Path::new("."))).map_err(write_error(partial))?;
-        let seen = Seen::create(state).map_err(write_error(state))?;
-        let out = Output { path: partial.to_owned(), file, checksum: Xxh3Default::new(), len: 0 };
-        let digest = Digest::start(partial, 0).map_err(write_error(partial))?;
-        let mut sink = Sink::assemble(out, seen, digest, options, Position::default());
-        if let Encoder::Csv(csv) = &mut sink.encoder {
-            if options.bom {
-                sink.spool.lock().extend_from_slice("\u{feff}".as_bytes());
-            }
-            csv.writer.write_record(csv.layout.header()).map_err(|e| sink.out.error(csv_io(e)))?;
+/// Starts the renderer of a rendered output.
+fn renderer(target: &Target, spool: &Path, state: &Path, committed: u64, created: i64) -> Result<Renderer, SinkError> {
+    let partial = partial_path(&target.path);
+    match target.options.format {
+        Format::Parquet => Renderer::start(spool, &partial, committed, |file| {
+            Ok(Box::new(parquet::ParquetRender::new(file)?) as Box<dyn render::Render>)
+        }),
+        Format::Xlsx => {
+            let columns = target.options.columns.clone();
+            let state = state.to_owned();
+            Renderer::start(spool, &partial, committed, move |file| {
+                Ok(Box::new(xlsx::XlsxRender::new(file, &columns, &state, created)?) as Box<dyn render::Render>)
+            })
         }
+        Format::Csv | Format::Ndjson => unreachable!("appended formats are not rendered"),
+    }
+}
+
+impl Sink {
+    /// Starts a new export into `targets`: empty partial files (CSV headers committed at once), an empty
+    /// spool if an output is rendered, and an empty id set, in `state` (the job's state folder).
+    /// `created` (Unix seconds, the export's start) dates the workbooks.
+    pub fn create(targets: &[Target], state: &Path, created: i64) -> Result<Sink, SinkError> {
+        let seen = Seen::create(state).map_err(write_error(state))?;
+        let spool_path = state.join(SPOOL);
+        let spool = if targets.iter().any(|t| !t.options.format.appended()) {
+            Some(Appender::create(&spool_path, &spool_options(), false)?)
+        } else {
+            None
+        };
+        let mut slots = Vec::with_capacity(targets.len());
+        for target in targets {
+            slots.push(if target.options.format.appended() {
+                Slot::Appended(Box::new(Appender::create(&partial_path(&target.path), &target.options, true)?))
+            } else {
+                Slot::Rendered(renderer(target, &spool_path, state, 0, created)?)
+            });
+        }
+        let mut sink =
+            Sink { slots, spool, seen, committed: Position::default(), page: PageCounts::default(), page_limit: None };
         sink.commit()?;
         Ok(sink)
     }
 
-    /// Continues an export from a checkpoint: checks that the partial file still starts with exactly the
-    /// committed bytes, then cuts off anything after them.
-    pub fn resume(partial: &Path, state: &Path, options: &SinkOptions, at: &Position) -> Result<Sink, SinkError> {
-        let mismatch = |reason: String| SinkError::Mismatch { path: partial.to_owned(), reason };
-        let mut file = match durable::open_existing(partial) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(mismatch("it is missing".to_owned())),
-            Err(e) => return Err(write_error(partial)(e)),
-        };
-        lock(&file, partial)?;
-        let len = file.metadata().map_err(write_error(partial))?.len();
-        if len < at.bytes {
-            return Err(mismatch(format!("{len} bytes, but the checkpoint recorded {}", at.bytes)));
+    /// Continues an export from a checkpoint's position. Outputs already sealed (`sealed[i]`) are left as
+    /// they are; the others are checked against the position and cut back to it (rendered ones start
+    /// again from the spool).
+    pub fn resume(
+        targets: &[Target],
+        state: &Path,
+        at: &Position,
+        sealed: &[bool],
+        created: i64,
+    ) -> Result<Sink, SinkError> {
+        let state_mismatch = |reason: String| SinkError::Mismatch { path: state.to_owned(), reason };
+        if at.files.len() != targets.len() || sealed.len() != targets.len() {
+            return Err(state_mismatch(format!(
+                "it records {} outputs, the job has {}",
+                at.files.len(),
+                targets.len()
+            )));
         }
-        let (checksum, copied) = checksum_prefix(&mut file, at.bytes).map_err(write_error(partial))?;
-        if copied != at.bytes || hex_u64(checksum.digest()) != at.checksum {
-            return Err(mismatch("its content changed since the checkpoint".to_owned()));
-        }
-        file.set_len(at.bytes).map_err(write_error(partial))?;
-        file.seek(SeekFrom::End(0)).map_err(write_error(partial))?;
         if at.seen.len() != at.people {
-            return Err(SinkError::Mismatch {
-                path: state.to_owned(),
-                reason: format!("{} ids recorded for {} people", at.seen.len(), at.people),
-            });
+            return Err(state_mismatch(format!("{} ids recorded for {} people", at.seen.len(), at.people)));
         }
         let seen = Seen::open(state, &at.seen).map_err(|e| match e.kind() {
             // Files that are not what the checkpoint says: the state is damaged.
             io::ErrorKind::NotFound | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
-                SinkError::Mismatch { path: state.to_owned(), reason: e.to_string() }
+                state_mismatch(e.to_string())
             }
             // Files that cannot be read right now: fix that and resume.
             _ => write_error(state)(e),
         })?;
-        let out = Output { path: partial.to_owned(), file, checksum, len: at.bytes };
-        let digest = Digest::start(partial, at.bytes).map_err(write_error(partial))?;
-        Ok(Sink::assemble(out, seen, digest, options, at.clone()))
-    }
-
-    fn assemble(out: Output, seen: Seen, digest: Digest, options: &SinkOptions, committed: Position) -> Sink {
-        let spool = Spool::default();
-        let encoder = match options.format {
-            Format::Csv => Encoder::Csv(Box::new(CsvEncoder {
-                writer: ::csv::WriterBuilder::new()
-                    .terminator(::csv::Terminator::CRLF)
-                    .buffer_capacity(64 * 1024)
-                    .from_writer(spool.clone()),
-                layout: csv::Layout::new(options.columns.as_deref()),
-                row: csv::Row::default(),
-                neutralise: options.neutralise_formulas,
-            })),
-            Format::Ndjson => Encoder::Ndjson,
+        let spool_path = state.join(SPOOL);
+        let rendering = targets.iter().zip(sealed).any(|(t, sealed)| !t.options.format.appended() && !sealed);
+        let spool = match (&at.spool, rendering) {
+            (Some(position), true) => Some(Appender::resume(&spool_path, &spool_options(), position, false)?),
+            (None, true) => return Err(state_mismatch("it records no spool to render from".to_owned())),
+            (_, false) => None,
         };
-        let committed_checksum = out.checksum.clone();
-        Sink {
-            out,
-            spool,
-            encoder,
-            seen,
-            committed,
-            committed_checksum,
-            digest,
-            page: PageCounts::default(),
-            page_limit: None,
+        let spooled = spool.as_ref().map_or(0, |s| s.committed().bytes);
+        let mut slots = Vec::with_capacity(targets.len());
+        for (i, target) in targets.iter().enumerate() {
+            slots.push(match (sealed[i], target.options.format.appended(), &at.files[i]) {
+                (true, _, _) => Slot::Sealed,
+                (false, true, Some(position)) => Slot::Appended(Box::new(Appender::resume(
+                    &partial_path(&target.path),
+                    &target.options,
+                    position,
+                    true,
+                )?)),
+                (false, true, None) => {
+                    return Err(state_mismatch(format!("it records no file position for {}", target.path.display())));
+                }
+                (false, false, _) => Slot::Rendered(renderer(target, &spool_path, state, spooled, created)?),
+            });
         }
+        Ok(Sink { slots, spool, seen, committed: at.clone(), page: PageCounts::default(), page_limit: None })
     }
 
     /// At most this many more people are written on the page in progress (`None`: no limit).
@@ -282,31 +366,37 @@ impl Sink {
         &self.committed
     }
 
-    /// Moves spooled bytes into the file.
-    fn drain(&mut self) -> Result<(), SinkError> {
-        if let Encoder::Csv(csv) = &mut self.encoder {
-            csv.writer.flush().map_err(|e| self.out.error(e))?;
-        }
-        let mut spool = self.spool.lock();
-        let result = self.out.append(&spool);
-        spool.clear();
-        result
-    }
-
-    /// Makes the page durable (file and ids fsynced) and returns the new position, for the checkpoint.
+    /// Makes the page durable (every file and the ids fsynced) and returns the new position, for the
+    /// checkpoint.
     pub fn commit(&mut self) -> Result<&Position, SinkError> {
-        self.drain()?;
-        self.out.file.sync_data().map_err(|e| self.out.error(e))?;
-        let seen = self.seen.commit().map_err(|e| self.out.error(e))?.clone();
-        self.committed_checksum = self.out.checksum.clone();
-        self.digest.advance(self.out.len);
+        let mut files = Vec::with_capacity(self.slots.len());
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            files.push(match slot {
+                Slot::Appended(appender) => Some(appender.commit()?.clone()),
+                Slot::Rendered(_) => None,
+                Slot::Sealed => self.committed.files.get(i).cloned().flatten(),
+            });
+        }
+        let spool = match &mut self.spool {
+            Some(spool) => Some(spool.commit()?.clone()),
+            None => self.committed.spool.clone(),
+        };
+        let dir = self.seen.dir().to_owned();
+        let seen = self.seen.commit().map_err(write_error(&dir))?.clone();
+        if let Some(spool) = &spool {
+            for slot in &self.slots {
+                if let Slot::Rendered(renderer) = slot {
+                    renderer.advance(spool.bytes);
+                }
+            }
+        }
         self.committed = Position {
-            bytes: self.out.len,
-            checksum: hex_u64(self.out.checksum.digest()),
             people: seen.len(),
             duplicates: self.committed.duplicates + self.page.duplicates,
             without_id: self.committed.without_id + self.page.without_id,
             seen,
+            files,
+            spool,
         };
         self.page = PageCounts::default();
         Ok(&self.committed)
@@ -314,67 +404,77 @@ impl Sink {
 
     /// Throws away everything since the last commit: bytes, ids and counts.
     pub fn rollback(&mut self) -> Result<(), SinkError> {
-        if let Encoder::Csv(csv) = &mut self.encoder {
-            csv.writer.flush().map_err(|e| self.out.error(e))?;
-        }
-        self.spool.lock().clear();
         self.seen.rollback();
         self.page = PageCounts::default();
-        let at = self.committed.bytes;
-        self.out.file.set_len(at).map_err(|e| self.out.error(e))?;
-        self.out.file.seek(SeekFrom::Start(at)).map_err(|e| self.out.error(e))?;
-        self.out.len = at;
-        self.out.checksum = self.committed_checksum.clone();
+        for slot in &mut self.slots {
+            if let Slot::Appended(appender) = slot {
+                appender.rollback()?;
+            }
+        }
+        if let Some(spool) = &mut self.spool {
+            spool.rollback()?;
+        }
         Ok(())
     }
 
-    /// Renames the completed partial file to `path`, durably, and returns its SHA-256. Call after the
-    /// last commit.
-    pub fn publish(self, path: &Path) -> Result<String, SinkError> {
-        let write_error = |source| SinkError::Write { path: path.to_owned(), source };
-        self.out.file.sync_all().map_err(write_error)?;
-        let sha256 = self.digest.finish(self.committed.bytes).map_err(|e| self.out.error(e))?;
-        durable::rename(&self.out.path, path).map_err(write_error)?;
-        Ok(sha256)
-    }
-}
-
-fn write_error(path: &Path) -> impl FnOnce(io::Error) -> SinkError + '_ {
-    move |source| SinkError::Write { path: path.to_owned(), source }
-}
-
-/// The XXH3-64 of a file's first `len` bytes, and how many bytes there were.
-fn checksum_prefix(file: &mut File, len: u64) -> io::Result<(Xxh3Default, u64)> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut hasher = Xxh3Default::new();
-    let mut reader = file.take(len);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            return Ok((hasher, total));
+    /// Finishes output `index` after the last commit: its partial file complete and fsynced (a rendered
+    /// one rendered to the end first). Returns its length and SHA-256, for the checkpoint, before
+    /// [`publish`] renames it.
+    pub fn seal(&mut self, index: usize) -> Result<Sealed, SinkError> {
+        let spooled = self.committed.spool.as_ref().map_or(0, |s| s.bytes);
+        match std::mem::replace(&mut self.slots[index], Slot::Sealed) {
+            Slot::Appended(appender) => appender.seal(),
+            Slot::Rendered(renderer) => renderer.seal(spooled),
+            Slot::Sealed => unreachable!("an output is sealed once"),
         }
-        hasher.update(&buf[..n]);
-        total += n as u64;
     }
 }
 
-fn hex_u64(value: u64) -> String {
-    format!("{value:016x}")
+/// Publishes a sealed output: renames `PATH.partial` to `PATH`, durably. If the partial file is gone and
+/// `PATH` is the sealed file, an earlier run published it: nothing to do.
+pub fn publish(path: &Path, sealed: &Sealed) -> Result<(), SinkError> {
+    let partial = partial_path(path);
+    let mismatch = |reason: String| SinkError::Mismatch { path: path.to_owned(), reason };
+    match std::fs::metadata(&partial) {
+        Ok(meta) if meta.len() == sealed.bytes => return durable::rename(&partial, path).map_err(write_error(path)),
+        Ok(meta) => {
+            return Err(mismatch(format!(
+                "{} holds {} bytes, the sealed file {}",
+                partial.display(),
+                meta.len(),
+                sealed.bytes
+            )));
+        }
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(write_error(&partial)(e)),
+        Err(_) => {}
+    }
+    let published = std::fs::metadata(path).is_ok_and(|m| m.len() == sealed.bytes)
+        && digest::file_sha256(path).is_ok_and(|sha| sha == sealed.sha256);
+    if published {
+        Ok(())
+    } else {
+        Err(mismatch("its finished partial file is gone, and the file there is not the one it finished".to_owned()))
+    }
 }
 
-/// Whether a file in a job's state folder belongs to the output's state (the id set), so clearing the
-/// state removes it.
+/// Whether an output is published: its partial file is gone and the file is the sealed one.
+pub fn is_published(path: &Path, sealed: &Sealed) -> bool {
+    !partial_path(path).exists()
+        && std::fs::metadata(path).is_ok_and(|m| m.len() == sealed.bytes)
+        && digest::file_sha256(path).is_ok_and(|sha| sha == sealed.sha256)
+}
+
+/// Whether a file in a job's state folder belongs to an export's state (the id set, the spool), so
+/// clearing the state removes it.
 pub fn is_state_file(name: &str) -> bool {
-    seen::is_seen_file(name)
+    seen::is_seen_file(name) || name == SPOOL
 }
 
 /// Removes the partial file of a discarded export, unless another run is writing it.
 pub fn discard_partial(path: &Path) -> Result<(), SinkError> {
     match durable::open_existing(path) {
         Ok(file) => {
-            lock(&file, path)?;
+            append::lock(&file, path)?;
             std::fs::remove_file(path).map_err(write_error(path))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -382,25 +482,12 @@ pub fn discard_partial(path: &Path) -> Result<(), SinkError> {
     }
 }
 
-/// The SHA-256 (hex) of a file, for a report written after the file was published.
+/// The SHA-256 (hex) of a file.
 pub fn file_sha256(path: &Path) -> Result<String, SinkError> {
     digest::file_sha256(path).map_err(write_error(path))
 }
 
-/// The length and checksum of a file, as a [`Position`] records them.
-pub fn file_checksum(path: &Path) -> io::Result<(u64, String)> {
-    let mut file = File::open(path)?;
-    let len = file.metadata()?.len();
-    let (checksum, _) = checksum_prefix(&mut file, len)?;
-    Ok((len, hex_u64(checksum.digest())))
-}
-
-fn csv_io(err: ::csv::Error) -> io::Error {
-    match err.into_kind() {
-        ::csv::ErrorKind::Io(e) => e,
-        other => io::Error::other(format!("{other:?}")),
-    }
-}
+pub use append::file_checksum;
 
 impl PersonSink for Sink {
     type Error = SinkError;
@@ -414,7 +501,7 @@ impl PersonSink for Sink {
             }
             return Ok(());
         };
-        let Some(new_id) = self.seen.unseen(&id).map_err(|e| self.out.error(e))? else {
+        let Some(new_id) = self.seen.unseen(&id).map_err(|e| write_error(self.seen.dir())(e))? else {
             self.page.duplicates += 1;
             tracing::debug!(%id, "skipping a person already written");
             return Ok(());
@@ -423,25 +510,15 @@ impl PersonSink for Sink {
             return Ok(()); // past max_records: the API sent more than was asked for
         }
         self.seen.add(new_id);
-        match &mut self.encoder {
-            Encoder::Csv(csv) => {
-                csv.layout.project(person, &mut csv.row);
-                let cells = csv.layout.cells(&csv.row, csv.neutralise).map(|cell| match cell {
-                    Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
-                    Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-                });
-                csv.writer.write_record(cells).map_err(|e| self.out.error(csv_io(e)))?;
+        for slot in &mut self.slots {
+            if let Slot::Appended(appender) = slot {
+                appender.person(person)?;
             }
-            Encoder::Ndjson => {
-                let mut spool = self.spool.lock();
-                ndjson::minify_into(person.raw(), &mut spool);
-                spool.push(b'\n');
-            }
+        }
+        if let Some(spool) = &mut self.spool {
+            spool.person(person)?;
         }
         self.page.written += 1;
-        if self.spool.lock().len() >= SPOOL_LIMIT {
-            self.drain()?;
-        }
         Ok(())
     }
 }
@@ -449,5 +526,46 @@ impl PersonSink for Sink {
 impl crate::fetch::PageSink for Sink {
     fn rollback(&mut self) -> Result<(), SinkError> {
         Sink::rollback(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishing_renames_once_and_recognises_an_earlier_publish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        std::fs::write(partial_path(&path), "a,b\r\n").unwrap();
+        let sealed = Sealed { bytes: 5, sha256: digest::file_sha256(&partial_path(&path)).unwrap() };
+        assert!(!is_published(&path, &sealed));
+        publish(&path, &sealed).unwrap();
+        assert!(is_published(&path, &sealed) && !partial_path(&path).exists());
+        // Again, after a crash between the rename and the report: nothing to do.
+        publish(&path, &sealed).unwrap();
+        // A file that is not the sealed one is refused, not reported as published.
+        std::fs::write(&path, "a,c\r\n").unwrap();
+        assert!(!is_published(&path, &sealed));
+        assert!(matches!(publish(&path, &sealed), Err(SinkError::Mismatch { .. })));
+        // A partial file of another length is refused too.
+        std::fs::write(partial_path(&path), "a").unwrap();
+        assert!(matches!(publish(&path, &sealed), Err(SinkError::Mismatch { .. })));
+    }
+
+    #[test]
+    fn extensions_imply_format_and_compression() {
+        let of = |p: &str| {
+            let i = implied(Path::new(p));
+            (i.format, i.compression, i.extension)
+        };
+        assert_eq!(of("o/x.csv"), (Some(Format::Csv), None, Some("csv".into())));
+        assert_eq!(of("o/x.ndjson.gz"), (Some(Format::Ndjson), Some(Compression::Gzip), Some("ndjson".into())));
+        assert_eq!(of("x.CSV.ZST"), (Some(Format::Csv), Some(Compression::Zstd), Some("CSV".into())));
+        assert_eq!(of("x.parquet"), (Some(Format::Parquet), None, Some("parquet".into())));
+        assert_eq!(of("x.gz"), (None, Some(Compression::Gzip), None));
+        assert_eq!(of("x.txt"), (None, None, Some("txt".into())));
+        assert_eq!(of("x"), (None, None, None));
+        assert_eq!(of("v1.2/x.jsonl"), (Some(Format::Ndjson), None, Some("jsonl".into())));
     }
 }

@@ -173,6 +173,11 @@ impl Seen {
         })
     }
 
+    /// The folder of the set's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The id's digest if it was not written yet (on this page or before), for [`Seen::add`].
     pub fn unseen(&self, id: &str) -> io::Result<Option<u128>> {
         self.unseen_digest(digest(id))

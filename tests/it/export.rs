@@ -342,7 +342,10 @@ fn csv_cells_survive_hostile_text_and_formulas_are_neutralised() {
     }
     assert!(neutralised > 0 && multiline > 0, "the hostile people carry formulas and line breaks");
     // For machines: neutralising off, and no byte-order mark.
-    world.write("raw.toml", "name = \"raw\"\n[search]\nsize = 200\n[output]\nneutralize_formulas = false\n");
+    world.write(
+        "raw.toml",
+        "name = \"raw\"\n[search]\nsize = 200\n[output]\ncolumns = \"all\"\nneutralize_formulas = false\nbom = false\n",
+    );
     world.run("raw.toml", &[]).success();
     let raw = world.read("output/raw.csv");
     assert!(!raw.starts_with('\u{feff}'));

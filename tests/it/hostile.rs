@@ -317,6 +317,7 @@ fn a_lone_surrogate_in_a_string_keeps_the_person_in_both_formats() {
         br#"{"people":[{"id":"s","summary":"cut \ud83d"},{"id":"t"}],"detail":"OK","total":2,"creditsUsed":0.4}"#;
     let api = Scripted::new(move |_, _| ResponseTemplate::new(200).set_body_raw(body.to_vec(), "application/json"));
     let world = world();
+    world.write("job.toml", &format!("{JOB}[output]\ncolumns = \"all\"\n"));
     run(&world, &api.server.uri(), &["--output", "output/s.csv"]).success();
     run(&world, &api.server.uri(), &["--output", "output/s.ndjson"]).success();
     assert_eq!(crate::support::csv_ids(&world.read("output/s.csv")), vec!["s", "t"]);

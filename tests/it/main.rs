@@ -6,6 +6,7 @@ mod export;
 mod forgiving;
 mod hostile;
 mod operator;
+mod outputs;
 mod packaging;
 mod partitions;
 mod resume;

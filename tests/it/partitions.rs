@@ -3,14 +3,12 @@
 //! not finish is still published, and exits 8.
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::Stdio;
-use std::time::Duration;
 
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::support::{Dice, World, csv_ids, ids_where, ndjson_ids, signal};
+use crate::support::{Dice, World, assert_fetched_again_at_most, csv_ids, ids_where, kill_repeatedly, ndjson_ids};
 use ocean_export::sandbox::{PpcCursor, WindowStyle};
 
 /// Every person of the dataset, on pages of 200, with a window of 1000 known up front.
@@ -201,42 +199,15 @@ fn kill_nine_while_planning_and_walking_then_everyone_exactly_once() {
         "wide.toml",
         &WIDE.replace("size = 200", "size = 50").replace("result_window = 1000", "result_window = 300"),
     );
-    let mut dice = Dice::new("kill -9 delays (partitions)");
-    let mut starts = Vec::new();
-    let mut kills = 0;
-    while kills < 20 {
-        starts.push(world.pages_served().len());
-        let mut child = world
-            .std_cmd()
-            .args(["run", "wide.toml", "--quiet", "--base-url", &world.base_url()])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(dice.range(5..300)));
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        signal(&child, libc::SIGKILL);
-        child.wait().unwrap();
-        kills += 1;
-    }
-    assert!(kills >= 20, "the export finished after {kills} kills; make it longer (seed {})", dice.seed);
-    starts.push(world.pages_served().len());
+    let mut dice = Dice::new("kill -9 instants (partitions)");
+    let starts =
+        kill_repeatedly(&world, &["run", "wide.toml", "--quiet", "--base-url", &world.base_url()], 20, &mut dice);
     world.run("wide.toml", &[]).success();
     let written = csv_ids(&world.read("output/wide.csv"));
     assert_eq!(written.len(), HashSet::<&String>::from_iter(&written).len(), "someone twice (seed {})", dice.seed);
     assert_eq!(sorted(written), sorted(ids_where(&world, |_| true)), "seed {}", dice.seed);
     // Each rerun fetched again at most the pages that were in flight when the last run died (4 cursors).
-    let pages = world.pages_served();
-    let key = |r: &Value| (r["query"].to_string(), r["position"].as_u64().unwrap_or(0), r["size"].as_u64());
-    let mut seen = HashSet::new();
-    starts.push(pages.len());
-    for (run, window) in starts.windows(2).enumerate() {
-        let run_pages = &pages[window[0]..window[1]];
-        let again = run_pages.iter().filter(|r| seen.contains(&key(r))).count();
-        assert!(again <= 4, "run {run} fetched {again} pages again (seed {})", dice.seed);
-        seen.extend(run_pages.iter().map(key));
-    }
+    assert_fetched_again_at_most(&world, &starts, 4, dice.seed);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{Dice, World, csv_ids, ids_where, signal};
+use crate::support::{Dice, World, assert_fetched_again_at_most, csv_ids, ids_where, kill_repeatedly, signal};
 
 const JOB: &str = r#"
 name = "resumable"
@@ -31,22 +31,6 @@ fn reference(format: &str, people: u64) -> Vec<u8> {
     world.bytes(&output)
 }
 
-/// Checks "at most one page is ever fetched twice": every run after the first fetched at most one page
-/// that an earlier run had already been served. Runs are told apart by the log length before each.
-fn assert_at_most_one_page_fetched_again_per_run(world: &World, run_starts: &[usize]) {
-    let pages = world.pages_served();
-    let key = |r: &Value| (r["query"].to_string(), r["position"].as_u64().unwrap_or(0));
-    let mut seen = std::collections::HashSet::new();
-    let mut bounds = run_starts.to_vec();
-    bounds.push(pages.len());
-    for (run, window) in bounds.windows(2).enumerate() {
-        let run_pages = &pages[window[0].min(pages.len())..window[1].min(pages.len())];
-        let again = run_pages.iter().filter(|r| seen.contains(&key(r))).count();
-        assert!(again <= 1, "run {run} fetched {again} pages an earlier run had already been served");
-        seen.extend(run_pages.iter().map(key));
-    }
-}
-
 /// The number of pages served so far: where the next run's pages start in the log.
 fn mark(world: &World) -> usize {
     world.pages_served().len()
@@ -58,36 +42,16 @@ fn kill_nine_many_times(format: &str) {
     let world = World::new(people, |o| o.latency_ms = 10);
     world.write("job.toml", JOB);
     let output = format!("output/resumable.{format}");
-    let mut kills = 0;
-    let mut runs = Vec::new();
-    let mut dice = Dice::new(&format!("kill -9 delays ({format})"));
-    while kills < 20 {
-        runs.push(mark(&world));
-        let mut child = world
-            .std_cmd()
-            .args(["run", "job.toml", "--quiet", "--output", &output, "--base-url", &world.base_url()])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // A run needs about 100 ms to its first page here (more on a loaded machine): kills land in start-up,
-        // mid-page, mid-commit and mid-checkpoint alike.
-        std::thread::sleep(Duration::from_millis(dice.range(5..200)));
-        if child.try_wait().unwrap().is_some() {
-            break; // finished before the kill: the export is complete
-        }
-        signal(&child, libc::SIGKILL);
-        child.wait().unwrap();
-        kills += 1;
-    }
-    assert!(kills >= 20, "the export finished after only {kills} kills; make it longer (seed {})", dice.seed);
-    runs.push(mark(&world));
+    let mut dice = Dice::new(&format!("kill -9 instants ({format})"));
+    let args = ["run", "job.toml", "--quiet", "--output", &output, "--base-url", &world.base_url()];
+    let runs = kill_repeatedly(&world, &args, 20, &mut dice);
     world.run("job.toml", &["--output", &output]).success().stderr(predicate::str::contains("resumed at"));
     assert!(
         world.bytes(&output) == expected,
         "the resumed {format} export differs from an uninterrupted one (seed {})",
         dice.seed
     );
-    assert_at_most_one_page_fetched_again_per_run(&world, &runs);
+    assert_fetched_again_at_most(&world, &runs, 1, dice.seed);
 }
 
 #[test]
@@ -135,7 +99,7 @@ fn stop_with(sig: i32, code: i32) {
     assert!(world.path("output/.state/resumable/checkpoint.json").exists());
     world.run("job.toml", &[]).success().stderr(predicate::str::contains("resumed at"));
     assert_eq!(csv_ids(&world.read("output/resumable.csv")), ids_where(&world, nordic));
-    assert_at_most_one_page_fetched_again_per_run(&world, &[0, second_run]);
+    assert_fetched_again_at_most(&world, &[0, second_run], 1, 0);
 }
 
 #[test]
@@ -217,16 +181,20 @@ fn a_full_disk_stops_cleanly_and_the_rerun_completes_exactly_once() {
     let second_run = mark(&world);
     world.run("job.toml", &[]).success();
     assert!(world.bytes("output/resumable.csv") == expected);
-    assert_at_most_one_page_fetched_again_per_run(&world, &[0, second_run]);
+    assert_fetched_again_at_most(&world, &[0, second_run], 1, 0);
 }
 
 #[test]
 fn credits_of_a_first_page_that_could_not_be_kept_stay_in_the_record() {
-    let world = World::new(3000, |_| {});
+    let world = World::new(3000, |o| o.fields_default = ocean_sandbox::FieldsDefault::All);
     world.write("job.toml", JOB);
-    // RLIMIT_FSIZE of 8 blocks (4 KiB): the CSV header fits, the first page of 20 people does not.
+    // RLIMIT_FSIZE of 8 blocks (4 KiB): the checkpoint fits, the first page of 20 people (NDJSON, every
+    // field, about 60 KB) does not.
     let bin = assert_cmd::cargo::cargo_bin!("ocean-export").display().to_string();
-    let script = format!("trap '' XFSZ; ulimit -f 8; exec {bin} run job.toml --base-url {}", world.base_url());
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 8; exec {bin} run job.toml --output output/resumable.ndjson --base-url {}",
+        world.base_url()
+    );
     let output = std::process::Command::new("sh")
         .arg("-c")
         .arg(&script)
@@ -240,12 +208,12 @@ fn credits_of_a_first_page_that_could_not_be_kept_stay_in_the_record() {
     assert_eq!(saved["checkpoint"]["counters"]["pages"], 0, "no page was kept");
     assert_eq!(saved["checkpoint"]["counters"]["credits_used"].as_f64(), Some(4.0), "but one was paid");
     // Nothing was kept, so the rerun starts over; the page it could not keep stays on the bill.
-    world.run("job.toml", &[]).success();
-    let report: Value = serde_json::from_str(&world.read("output/resumable.csv.report.json")).unwrap();
+    world.run("job.toml", &["--output", "output/resumable.ndjson"]).success();
+    let report: Value = serde_json::from_str(&world.read("output/resumable.ndjson.report.json")).unwrap();
     let charged: f64 = world.requests().iter().filter_map(|r| r["credits_charged"].as_f64()).sum();
     assert!((report["credits_used"].as_f64().unwrap() - charged).abs() < 1e-6, "{report} vs {charged}");
     assert_eq!(report["requests"].as_u64().unwrap(), world.requests().len() as u64);
-    assert_eq!(csv_ids(&world.read("output/resumable.csv")), ids_where(&world, nordic));
+    assert_eq!(crate::support::ndjson_ids(&world.read("output/resumable.ndjson")), ids_where(&world, nordic));
 }
 
 #[test]

@@ -184,10 +184,10 @@ pub fn ids_where(world: &World, keep: impl Fn(&Value) -> bool) -> Vec<String> {
         .collect()
 }
 
-/// Ids in a CSV export whose first column is `id`.
+/// Ids in a CSV export with an `id` (or, in the person card, `Ocean ID`) column.
 pub fn csv_ids(text: &str) -> Vec<String> {
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let id = reader.headers().unwrap().iter().position(|h| h == "id").expect("an id column");
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let id = reader.headers().unwrap().iter().position(|h| h == "id" || h == "Ocean ID").expect("an id column");
     reader.records().map(|r| r.unwrap()[id].to_owned()).collect()
 }
 
@@ -227,5 +227,52 @@ impl Dice {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         range.start + (z ^ (z >> 31)) % (range.end - range.start).max(1)
+    }
+}
+
+/// Starts `ocean-export ARGS` in the world again and again and kills it with SIGKILL `kills` times, each
+/// at a random instant (from `dice`): after 0, 1 or 2 more pages were served, then 0 to 40 ms more, so the
+/// kills land in start-up, mid-page, mid-commit and mid-checkpoint alike however fast the machine is.
+/// Returns where each run's pages start in the sandbox's log, and where the last one's end.
+pub fn kill_repeatedly(world: &World, args: &[&str], kills: usize, dice: &mut Dice) -> Vec<usize> {
+    use std::time::{Duration, Instant};
+    let mut starts = Vec::new();
+    for kill in 0..kills {
+        let start = world.pages_served().len();
+        starts.push(start);
+        let mut child = world.std_cmd().args(args).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let pages = start + dice.range(0..3) as usize;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while world.pages_served().len() < pages && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(dice.range(0..40)));
+        let finished = child.try_wait().unwrap();
+        assert!(
+            finished.is_none(),
+            "the export ended ({finished:?}) before kill {}; make it longer (seed {})",
+            kill + 1,
+            dice.seed
+        );
+        signal(&child, libc::SIGKILL);
+        child.wait().unwrap();
+    }
+    starts.push(world.pages_served().len());
+    starts
+}
+
+/// Checks that every run (its pages start at `starts[i]` in the sandbox's log, the last run's pages run
+/// to the end of the log) fetched at most `limit` pages that an earlier run had already been served.
+pub fn assert_fetched_again_at_most(world: &World, starts: &[usize], limit: usize, seed: u64) {
+    let pages = world.pages_served();
+    let key = |r: &Value| (r["query"].to_string(), r["position"].as_u64().unwrap_or(0));
+    let mut seen = std::collections::HashSet::new();
+    let mut bounds = starts.to_vec();
+    bounds.push(pages.len());
+    for (run, window) in bounds.windows(2).enumerate() {
+        let run_pages = &pages[window[0].min(pages.len())..window[1].min(pages.len())];
+        let again = run_pages.iter().filter(|r| seen.contains(&key(r))).count();
+        assert!(again <= limit, "run {run} fetched {again} pages an earlier run had been served (seed {seed})");
+        seen.extend(run_pages.iter().map(key));
     }
 }
