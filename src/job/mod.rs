@@ -184,35 +184,49 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
         }
     };
     let job_name = name.as_deref().unwrap_or("job");
-    let outputs = (|| -> Result<(Vec<Output>, PathBuf), JobError> {
-        let outputs = match &entries {
-            None => vec![output::check(&settings.output, None, job_name, &context.now, &output_error)?],
-            Some(entries) => {
-                let count = entries.written.len();
-                for key in output::PER_OUTPUT_KEYS {
-                    let full = format!("output.{key}");
-                    if let Some(origin @ (Origin::Environment(_) | Origin::Flag(_))) = origins.get(&full) {
-                        return Err(JobError::Setting(format!(
-                            "{full} (from {origin}) names one output, but this job writes {count} ([[output]]); set `{key}` in the job file's entries instead"
-                        )));
-                    }
-                }
-                let mut outputs = Vec::with_capacity(count);
-                for (i, written) in entries.written.iter().enumerate() {
-                    let settings = output::entry_settings(&settings.output, &origins, written);
-                    outputs.push(output::check(&settings, Some(i), job_name, &context.now, &output_error)?);
-                }
-                output::check_distinct(&outputs, &output_error)?;
-                outputs
-            }
-        };
-        if outputs.is_empty() {
-            return Err(located.error(spans.at(&key_path(&["output"])), "[[output]] needs at least one entry", None));
+    // Every output is checked, so a job shows the problems of all its outputs at once.
+    let outputs: Option<Vec<Output>> = match &entries {
+        None => {
+            problems.take(output::check(&settings.output, None, job_name, &context.now, &output_error)).map(|o| vec![o])
         }
-        let state_dir = output::state_dir(&settings.output, &outputs[0].template, job_name, &output_error)?;
-        Ok((outputs, state_dir))
-    })();
-    let outputs = problems.take(outputs);
+        Some(entries) => {
+            let count = entries.written.len();
+            let mut overridden = false;
+            for key in output::PER_OUTPUT_KEYS {
+                let full = format!("output.{key}");
+                if let Some(origin @ (Origin::Environment(_) | Origin::Flag(_))) = origins.get(&full) {
+                    overridden = true;
+                    problems.push(JobError::Setting(format!(
+                        "{full} (from {origin}) names one output, but this job writes {count} ([[output]]); set `{key}` in the job file's entries instead"
+                    )));
+                }
+            }
+            let checked: Vec<Option<Output>> = entries
+                .written
+                .iter()
+                .enumerate()
+                .map(|(i, written)| {
+                    let settings = output::entry_settings(&settings.output, &origins, written);
+                    problems.take(output::check(&settings, Some(i), job_name, &context.now, &output_error))
+                })
+                .collect();
+            let checked: Option<Vec<Output>> = checked.into_iter().collect();
+            if count == 0 {
+                problems.push(located.error(
+                    spans.at(&key_path(&["output"])),
+                    "[[output]] needs at least one entry",
+                    None,
+                ));
+            }
+            checked
+                .filter(|outputs| !overridden && !outputs.is_empty())
+                .and_then(|outputs| problems.take(output::check_distinct(&outputs, &output_error)).map(|()| outputs))
+        }
+    };
+    let state_dir = outputs.as_ref().and_then(|outputs| {
+        problems.take(output::state_dir(&settings.output, &outputs[0].template, job_name, &output_error))
+    });
+    let outputs = outputs.zip(state_dir);
     let (Some(name), Some((outputs, state_dir)), true) = (name, outputs, problems.is_empty()) else {
         return Err(stop(problems));
     };

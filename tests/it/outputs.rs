@@ -553,6 +553,28 @@ fn output_mistakes_exit_2_at_their_place_and_send_nothing() {
     assert!(world.requests().is_empty());
 }
 
+// Every output's problems at once, beside the rest of the job's, each at its place.
+#[test]
+fn every_output_problem_is_shown_at_once() {
+    let world = world(10);
+    world.write(
+        "job.toml",
+        "name = \"bad\"\n[search]\nsize = 0\n[[output]]\npath = \"a.csv\"\nformat = \"parquet\"\n\
+         [[output]]\npath = \"b.xlsx\"\ncompression = \"gzip\"\n[[output]]\npreset = \"salesforc\"\n",
+    );
+    let out = world.run("job.toml", &[]).code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "job.toml:3:8: search.size",
+        "job.toml:5:8: output[0].path: the path ends in .csv but the format is parquet",
+        "job.toml:9:15: output[1].compression: xlsx files are compressed inside",
+        "job.toml:11:10: unknown value `salesforc` for `output[2].preset`",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+    assert!(world.requests().is_empty());
+}
+
 /// One uninterrupted run of `job`: each output's content as read back.
 fn contents(world: &World, outputs: &[&str]) -> Vec<String> {
     outputs

@@ -121,7 +121,9 @@ impl World {
     /// Every request the sandbox logged, in order.
     pub fn requests(&self) -> Vec<Value> {
         let Ok(text) = std::fs::read_to_string(self.path("requests.jsonl")) else { return Vec::new() };
-        text.lines().map(|line| serde_json::from_str(line).expect("a JSON log line")).collect()
+        // Only whole lines: the sandbox may be writing the next one while a test polls.
+        let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+        whole.lines().map(|line| serde_json::from_str(line).expect("a JSON log line")).collect()
     }
 
     /// Search requests that returned a page (status 200, no fault).
