@@ -210,6 +210,8 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
             return Err(located.error(spans.at(&key_path(&["output"])), "[[output]] needs at least one entry", None));
         }
         let state_dir = output::state_dir(&settings.output, &outputs[0].template, job_name, &output_error)?;
+        let mut outputs = outputs;
+        output::stage_objects(&mut outputs, &state_dir);
         Ok((outputs, state_dir))
     })();
     let outputs = problems.take(outputs);
