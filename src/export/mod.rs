@@ -247,6 +247,7 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
     let started = Instant::now();
     let (mut checkpoint, sink) = match start {
         Start::New { discard, carried } => {
+            preflight(export).await?;
             if let Some(old) = &discard {
                 for output in &old.outputs {
                     sink::discard_partial(&output.partial())?;
@@ -383,6 +384,17 @@ fn kept_for_upload(state: &StateDir) {
         "the export is complete and kept in {}: rerunning the same command uploads it again without fetching a page",
         state.dir().display()
     );
+}
+
+/// Checks each `s3://` output's bucket and key before a new export spends anything.
+async fn preflight(export: &Export<'_>) -> Result<(), Error> {
+    for output in &export.job.outputs {
+        if let Some(object) = &output.object {
+            let store = crate::storage::client(&object.bucket)?;
+            upload::preflight(&store, object, export.overwrite).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Uploads every `s3://` output not uploaded yet, recording each in the checkpoint once it is visible.

@@ -94,6 +94,34 @@ pub async fn publish(
     Ok(())
 }
 
+/// Before a new export spends anything: refuses an object already at the key (unless `overwrite`), a
+/// bucket that does not exist and credentials the store does not know, so no credits are spent on an
+/// export that could not be published. Credentials that may write but not read or list (a write-only
+/// role) are let through with a note: the upload itself decides.
+pub async fn preflight(store: &Arc<dyn ObjectStore>, target: &ObjectTarget, overwrite: bool) -> Result<(), StorageError> {
+    use futures_util::StreamExt;
+    let url = target.url();
+    let key = Key::parse(&target.key).map_err(|e| StorageError::from_store(&url, e.into()))?;
+    let tolerated = |error: StorageError| match error {
+        StorageError::Denied { ref message, .. } if message.contains("AccessDenied") => {
+            tracing::info!("cannot check {url} before the export ({message}); the upload will tell");
+            Ok(())
+        }
+        other => Err(other),
+    };
+    match store.head(&key).await {
+        Ok(_) if !overwrite => return Err(StorageError::Exists { url }),
+        Ok(_) => return Ok(()),
+        Err(object_store::Error::NotFound { .. }) => {}
+        Err(e) => return tolerated(StorageError::from_store(&url, e)),
+    }
+    // A HEAD cannot tell a missing bucket from a missing key: list one key of the folder.
+    match store.list(key.parent().as_ref()).next().await {
+        None | Some(Ok(_)) => Ok(()),
+        Some(Err(e)) => tolerated(StorageError::from_store(&url, e)),
+    }
+}
+
 /// Puts a small object (a report), replacing any.
 pub async fn put_small(
     store: &Arc<dyn ObjectStore>,

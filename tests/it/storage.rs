@@ -39,6 +39,8 @@ struct Moto {
     child: Option<Child>,
     key: String,
     secret: String,
+    /// A user who may read and list, not write.
+    reader: (String, String),
     _log: tempfile::NamedTempFile,
 }
 
@@ -52,6 +54,7 @@ impl Moto {
             child: None,
             key: String::new(),
             secret: String::new(),
+            reader: (String::new(), String::new()),
             _log: tempfile::NamedTempFile::new().unwrap(),
         };
         moto.launch(&[BUCKET]);
@@ -67,8 +70,8 @@ impl Moto {
         let log = self._log.reopen().unwrap();
         let child = Command::new(self.bin.join("moto_server"))
             .args(["-p", &self.port.to_string(), "-H", "127.0.0.1"])
-            // Unauthenticated only for the set-up calls below: create the buckets, the user, its policy, its key.
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", (3 + buckets.len()).to_string())
+            // Unauthenticated only for the set-up calls below: the buckets, and two users with a policy and a key.
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", (6 + buckets.len()).to_string())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -82,8 +85,10 @@ impl Moto {
         let mut args = vec!["setup".to_owned(), self.endpoint()];
         args.extend(buckets.iter().map(|b| b.to_string()));
         let out = self.python(&args, None);
-        let (key, secret) = out.trim().split_once(' ').expect("setup prints KEY SECRET");
+        let keys: Vec<&str> = out.split_whitespace().collect();
+        let [key, secret, reader_key, reader_secret] = keys[..] else { panic!("setup printed {out}") };
         (self.key, self.secret) = (key.to_owned(), secret.to_owned());
+        self.reader = (reader_key.to_owned(), reader_secret.to_owned());
     }
 
     fn stop(&mut self) {
@@ -221,13 +226,31 @@ fn an_export_is_uploaded_with_its_report_and_placeholders_filled() {
 #[test]
 fn an_existing_object_is_left_untouched_without_overwrite() {
     let Some(moto) = Moto::start() else { return };
-    let world = World::new(120, |_| {});
+    let world = World::new(600, |o| o.latency_ms = 400);
     moto.put("people.ndjson", b"someone else's file\n");
     let job = job(&world, "people", "s3://exports/people.ndjson");
+    // Found before the export spends anything.
     moto.run(&world, &job, &[])
         .code(2)
         .stderr(predicate::str::contains("s3://exports/people.ndjson already exists and was left untouched"))
         .stderr(predicate::str::contains("--overwrite"));
+    assert!(world.pages_served().is_empty(), "no page bought for an export that could not be published");
+    assert_eq!(moto.get("people.ndjson").unwrap(), b"someone else's file\n");
+
+    // An object that appears while the export runs is not replaced either: the copy is conditional.
+    moto.python(&["delete-all".to_owned(), moto.endpoint(), BUCKET.to_owned()], Some((&moto.key, &moto.secret)));
+    let mut cmd = moto.cmd(&world, &moto.key, &moto.secret);
+    cmd.arg("run").arg(&job).args(["--base-url", &world.base_url(), "--requests-per-minute", "60000"]);
+    let child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while world.pages_served().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    moto.put("people.ndjson", b"someone else's file\n");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("already exists and was left untouched"), "{stderr}");
     assert_eq!(moto.get("people.ndjson").unwrap(), b"someone else's file\n");
     assert_eq!(moto.list(), vec!["people.ndjson"], "no temporary object, no report");
     let pages = world.pages_served().len();
@@ -238,7 +261,7 @@ fn an_existing_object_is_left_untouched_without_overwrite() {
 }
 
 #[test]
-fn wrong_credentials_and_a_missing_bucket_keep_the_export_for_a_rerun_that_fetches_nothing() {
+fn wrong_credentials_and_a_missing_bucket_are_found_before_any_page_is_bought() {
     let Some(moto) = Moto::start() else { return };
     let world = World::new(300, |_| {});
     let job = job(&world, "people", "s3://exports/people.ndjson");
@@ -246,23 +269,35 @@ fn wrong_credentials_and_a_missing_bucket_keep_the_export_for_a_rerun_that_fetch
     let assert = moto.run_as(&world, &job, &[], &moto.key, wrong).code(7);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("object storage refused the credentials for s3://exports/people.ndjson"), "{stderr}");
-    assert!(stderr.contains("rerunning the same command uploads it again without fetching"), "{stderr}");
     assert!(!stderr.contains(wrong) && !stderr.contains(&moto.secret), "no secret in the messages: {stderr}");
+    assert!(world.pages_served().is_empty(), "nothing bought");
+
+    let missing_job = self::job(&world, "missing", "s3://no-such-bucket/people.ndjson");
+    moto.run(&world, &missing_job, &[])
+        .code(7)
+        .stderr(predicate::str::contains("the bucket of s3://no-such-bucket/people.ndjson does not exist"));
+    assert!(world.pages_served().is_empty(), "nothing bought");
+}
+
+#[test]
+fn credentials_that_may_not_write_keep_the_export_for_a_rerun_that_fetches_nothing() {
+    let Some(moto) = Moto::start() else { return };
+    let world = World::new(300, |_| {});
+    let job = job(&world, "people", "s3://exports/people.ndjson");
+    let (reader_key, reader_secret) = moto.reader.clone();
+    let assert = moto.run_as(&world, &job, &[], &reader_key, &reader_secret).code(7);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("object storage refused the credentials for s3://exports/people.ndjson"), "{stderr}");
+    assert!(stderr.contains("rerunning the same command uploads it again without fetching"), "{stderr}");
+    assert!(!stderr.contains(&reader_secret), "no secret in the messages: {stderr}");
     let checkpoint = std::fs::read_to_string(world.path(".state/people/checkpoint.json")).unwrap();
-    assert!(!checkpoint.contains(wrong) && !checkpoint.contains(&moto.secret));
+    assert!(!checkpoint.contains(&reader_secret) && !checkpoint.contains(&reader_key));
     assert!(world.path(".state/people/objects/exports/people.ndjson").exists(), "the finished file is kept");
+    assert!(moto.list().is_empty());
     let pages = world.pages_served().len();
     assert!(pages > 0);
 
-    // A bucket that does not exist.
-    let other = World::new(300, |_| {});
-    let missing_job = self::job(&other, "people", "s3://no-such-bucket/people.ndjson");
-    moto.run(&other, &missing_job, &[])
-        .code(7)
-        .stderr(predicate::str::contains("the bucket of s3://no-such-bucket/people.ndjson does not exist"));
-    assert!(other.path(".state/people/checkpoint.json").exists());
-
-    // Fixed credentials: the rerun uploads, fetching nothing.
+    // Credentials that may write: the rerun uploads, fetching nothing.
     moto.run(&world, &job, &[]).success();
     assert_eq!(world.pages_served().len(), pages, "the rerun fetched no page");
     assert_eq!(moto.get("people.ndjson").unwrap(), local_copy(&world));

@@ -1,9 +1,11 @@
 """A helper of tests/it/storage.rs: sets up and inspects a local S3-compatible server (moto's server mode).
 
-    s3.py setup ENDPOINT BUCKET...   creates the buckets and a user allowed everything; prints KEY SECRET
+    s3.py setup ENDPOINT BUCKET...   creates the buckets, a user allowed everything and one that may only
+                                     read and list; prints KEY SECRET READER_KEY READER_SECRET
     s3.py get ENDPOINT BUCKET KEY OUT   writes the object to OUT (absent: exit 3)
     s3.py put ENDPOINT BUCKET KEY FILE
     s3.py list ENDPOINT BUCKET          prints the keys, one a line
+    s3.py delete-all ENDPOINT BUCKET
 
 `get`, `put` and `list` use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment.
 """
@@ -32,11 +34,14 @@ def main():
         for bucket in sys.argv[3:]:
             s3.create_bucket(Bucket=bucket)
         iam = client(endpoint, "iam")
-        iam.create_user(UserName="exporter")
-        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-        iam.put_user_policy(UserName="exporter", PolicyName="all", PolicyDocument=json.dumps(policy))
-        key = iam.create_access_key(UserName="exporter")["AccessKey"]
-        print(key["AccessKeyId"], key["SecretAccessKey"])
+        keys = []
+        for user, actions in (("exporter", "*"), ("reader", ["s3:GetObject", "s3:ListBucket"])):
+            iam.create_user(UserName=user)
+            policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+            iam.put_user_policy(UserName=user, PolicyName="policy", PolicyDocument=json.dumps(policy))
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            keys += [key["AccessKeyId"], key["SecretAccessKey"]]
+        print(*keys)
         return
     import os
 
@@ -52,6 +57,11 @@ def main():
     elif command == "put":
         bucket, key, path = sys.argv[3:6]
         s3.upload_file(path, bucket, key)
+    elif command == "delete-all":
+        bucket = sys.argv[3]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=item["Key"])
     elif command == "list":
         bucket = sys.argv[3]
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
