@@ -98,7 +98,11 @@ pub async fn publish(
 /// bucket that does not exist and credentials the store does not know, so no credits are spent on an
 /// export that could not be published. Credentials that may write but not read or list (a write-only
 /// role) are let through with a note: the upload itself decides.
-pub async fn preflight(store: &Arc<dyn ObjectStore>, target: &ObjectTarget, overwrite: bool) -> Result<(), StorageError> {
+pub async fn preflight(
+    store: &Arc<dyn ObjectStore>,
+    target: &ObjectTarget,
+    overwrite: bool,
+) -> Result<(), StorageError> {
     use futures_util::StreamExt;
     let url = target.url();
     let key = Key::parse(&target.key).map_err(|e| StorageError::from_store(&url, e.into()))?;
@@ -144,8 +148,10 @@ enum Sent {
 async fn stream(store: &Arc<dyn ObjectStore>, local: &Path, key: &Key, size: u64) -> Result<Streamed, Sent> {
     let file = std::fs::File::open(local).map_err(Sent::Local)?;
     let (chunks, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    // The reader thread also hashes (SHA-256) what it reads, beside the MD5s of the sending task.
     let reader = tokio::task::spawn_blocking(move || {
         let mut file = file;
+        let mut sha = Sha256::new();
         loop {
             let mut buf = vec![0; READ];
             let mut filled = 0;
@@ -156,20 +162,20 @@ async fn stream(store: &Arc<dyn ObjectStore>, local: &Path, key: &Key, size: u64
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         let _ = chunks.blocking_send(Err(e));
-                        return;
+                        return None;
                     }
                 }
             }
             if filled == 0 {
-                return;
+                return Some(hex::encode(sha.finalize()));
             }
             buf.truncate(filled);
+            sha.update(&buf);
             if chunks.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                return;
+                return None;
             }
         }
     });
-    let mut sha = Sha256::new();
     let mut part_md5 = Md5::new();
     let mut in_part = 0usize;
     let mut part_digests = Vec::new();
@@ -178,7 +184,6 @@ async fn stream(store: &Arc<dyn ObjectStore>, local: &Path, key: &Key, size: u64
         let mut whole = Vec::with_capacity(size as usize);
         while let Some(chunk) = rx.recv().await {
             let chunk = chunk.map_err(Sent::Local)?;
-            sha.update(&chunk);
             whole.extend_from_slice(&chunk);
         }
         bytes = whole.len() as u64;
@@ -191,7 +196,6 @@ async fn stream(store: &Arc<dyn ObjectStore>, local: &Path, key: &Key, size: u64
         let sent: Result<(), Sent> = async {
             while let Some(chunk) = rx.recv().await {
                 let chunk = chunk.map_err(Sent::Local)?;
-                sha.update(&chunk);
                 let mut rest = &chunk[..];
                 while !rest.is_empty() {
                     let take = rest.len().min(PART - in_part);
@@ -227,9 +231,10 @@ async fn stream(store: &Arc<dyn ObjectStore>, local: &Path, key: &Key, size: u64
         }
     };
     drop(rx);
-    let _ = reader.await;
+    let sha256 = reader.await.ok().flatten();
     let etag = result?;
-    Ok(Streamed { bytes, sha256: hex::encode(sha.finalize()), etag })
+    let sha256 = sha256.ok_or_else(|| Sent::Local(std::io::Error::other("the file could not be read to its end")))?;
+    Ok(Streamed { bytes, sha256, etag })
 }
 
 enum Checked {
