@@ -95,6 +95,12 @@ pub struct OutputRecord {
     pub compression: Compression,
     /// The finished file's length and SHA-256, recorded just before it is published.
     pub sealed: Option<Sealed>,
+    /// The object the finished file is uploaded to (an `s3://` output; `path` is then in the state folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<crate::storage::ObjectTarget>,
+    /// The object is uploaded, verified and visible: a rerun does not upload it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uploaded: bool,
 }
 
 impl OutputRecord {
@@ -106,6 +112,8 @@ impl OutputRecord {
             format: output.options.format,
             compression: output.options.compression,
             sealed: None,
+            object: output.object.clone(),
+            uploaded: false,
         }
     }
 
@@ -370,7 +378,7 @@ impl Report {
             .map(|o| {
                 let sealed = o.sealed.clone().unwrap_or(Sealed { bytes: 0, sha256: String::new() });
                 OutputReport {
-                    path: o.path.clone(),
+                    path: o.object.as_ref().map_or_else(|| o.path.clone(), |object| PathBuf::from(object.url())),
                     format: o.format,
                     compression: o.compression,
                     written: if o.format.appended() { "appended" } else { "rendered" }.to_owned(),
@@ -450,7 +458,12 @@ impl Report {
 
     /// Writes `PATH.report.json` (0600, atomically).
     pub fn write(&self) -> Result<PathBuf, CheckpointError> {
-        let path = report_path(&self.output);
+        self.write_beside(&self.output)
+    }
+
+    /// Writes the report beside the local file `output` (an uploaded output's, in the state folder).
+    pub fn write_beside(&self, output: &Path) -> Result<PathBuf, CheckpointError> {
+        let path = report_path(output);
         let mut bytes = serde_json::to_vec_pretty(self).expect("a report always serializes");
         bytes.push(b'\n');
         durable::replace(&path, &bytes).map_err(io_error(&path))?;

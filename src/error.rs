@@ -8,6 +8,74 @@ use crate::job::{Job, JobError};
 use crate::plan::PlanError;
 use crate::sandbox::SandboxError;
 use crate::sink::SinkError;
+use crate::storage::StorageError;
+
+/// Whether running the same command again can help, for a scheduler (a Kubernetes `podFailurePolicy`, a
+/// systemd `RestartPreventExitStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Done: the file is published (exit 0, and 8, whose shortfall a rerun would not fix).
+    Done,
+    /// Not without a person fixing something: retrying only repeats the failure.
+    Never,
+    /// Later: the rerun resumes where this run stopped, without buying a page twice.
+    Later,
+}
+
+/// One exit code: what it means and whether a retry helps.
+#[derive(Clone, Copy, Debug)]
+pub struct ExitCode {
+    pub code: u8,
+    pub meaning: &'static str,
+    pub retry: Retry,
+}
+
+/// Every exit code of `ocean-export run`: the `--help` text, README's table and the Kubernetes manifest
+/// (`deploy/kubernetes/cronjob.yaml`) are checked against it by tests.
+pub const EXIT_CODES: &[ExitCode] = &[
+    ExitCode { code: 0, meaning: "complete", retry: Retry::Done },
+    ExitCode {
+        code: 2,
+        meaning: "job or usage error, or an object already at an s3:// output's key (no --overwrite); nothing was sent",
+        retry: Retry::Never,
+    },
+    ExitCode {
+        code: 3,
+        meaning: "the API rejected the request (4xx other than 402 and 429); not retried",
+        retry: Retry::Never,
+    },
+    ExitCode { code: 4, meaning: "out of credits (402); rerun after topping up to resume", retry: Retry::Later },
+    ExitCode {
+        code: 5,
+        meaning: "the API stayed unavailable, asked for too long a wait, or misbehaved; rerun to resume",
+        retry: Retry::Later,
+    },
+    ExitCode { code: 6, meaning: "another run of this job holds its lock", retry: Retry::Later },
+    ExitCode {
+        code: 7,
+        meaning: "the output, state or upload could not be written (disk full, object storage refused or down); \
+                  fix and rerun to resume (a finished export only uploads again)",
+        retry: Retry::Later,
+    },
+    ExitCode {
+        code: 8,
+        meaning: "incomplete: the file and report are published, but the API would not deliver every person it \
+                  counts (see the report's `incomplete`)",
+        retry: Retry::Done,
+    },
+    ExitCode { code: 130, meaning: "interrupted (SIGINT); rerun to resume", retry: Retry::Later },
+    ExitCode { code: 143, meaning: "terminated (SIGTERM); rerun to resume", retry: Retry::Later },
+];
+
+/// The `Exit codes:` section of `--help`, from [`EXIT_CODES`].
+pub fn exit_codes_help() -> String {
+    let mut out = String::from("Exit codes:\n");
+    for code in EXIT_CODES {
+        out.push_str(&format!("  {:<4} {}\n", code.code, code.meaning));
+    }
+    out.pop();
+    out
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -43,6 +111,9 @@ pub enum Error {
     /// came from.
     #[error("the API rejected the request with {status}:\n{detail}")]
     Rejected { status: reqwest::StatusCode, detail: String },
+    /// Uploading a finished file to object storage. The export is complete and kept locally.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 impl<E: Into<Error>> From<PageFailure<E>> for Error {
@@ -88,6 +159,16 @@ impl Error {
             ) => 5,
             Error::Fetch(FetchError::Stopped(Signal::Interrupt)) => 130,
             Error::Fetch(FetchError::Stopped(Signal::Terminate)) => 143,
+            // Someone else's object is at the key, or the client cannot be set up: a person decides. The
+            // store refused, failed or is unreachable: the rerun uploads again, fetching nothing.
+            Error::Storage(StorageError::Exists { .. } | StorageError::Client(_)) => 2,
+            Error::Storage(
+                StorageError::Denied { .. }
+                | StorageError::NoBucket { .. }
+                | StorageError::Failed { .. }
+                | StorageError::Verify { .. }
+                | StorageError::Local { .. },
+            ) => 7,
         }
     }
 

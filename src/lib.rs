@@ -22,6 +22,7 @@ pub mod job;
 pub mod plan;
 pub use ocean_sandbox as sandbox;
 pub mod sink;
+pub mod storage;
 pub mod version;
 
 pub use error::Error;

@@ -26,7 +26,7 @@ use crate::sink::Format;
     long_version = crate::version::long(),
     about,
     long_about = None,
-    after_help = EXIT_CODES
+    after_help = crate::error::exit_codes_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -34,20 +34,6 @@ pub struct Cli {
     #[command(flatten)]
     pub log: LogArgs,
 }
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0    complete
-  2    job or usage error; nothing was sent
-  3    the API rejected the request (4xx other than 402 and 429); not retried
-  4    out of credits (402); rerun after topping up to resume
-  5    the API stayed unavailable, asked for too long a wait, or misbehaved; rerun to resume
-  6    another run of this job holds its lock
-  7    the output or state could not be written (disk full, say); free space and rerun to resume
-  8    incomplete: the file and report are published, but the API would not deliver every person it
-       counts (see the report's `incomplete`)
-  130  interrupted (SIGINT); rerun to resume
-  143  terminated (SIGTERM); rerun to resume";
 
 #[derive(Args, Debug, Clone)]
 pub struct LogArgs {
@@ -177,6 +163,9 @@ pub struct RunArgs {
     /// Discard the job's checkpoint and partial output, and start over.
     #[arg(long)]
     pub fresh: bool,
+    /// Replace objects already at the keys of s3:// outputs (without it they are left untouched, exit 2).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Without a terminal, log progress this often (seconds).
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub progress_interval: u64,

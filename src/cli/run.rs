@@ -54,8 +54,15 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
     let stop = Stop::default();
     watch_signals(&stop)?;
     let progress = Progress::new(mode);
-    let export =
-        Export { job: &job, client: &client, endpoint: &endpoint, fresh: args.fresh, stop: &stop, observer: &progress };
+    let export = Export {
+        job: &job,
+        client: &client,
+        endpoint: &endpoint,
+        fresh: args.fresh,
+        overwrite: args.overwrite,
+        stop: &stop,
+        observer: &progress,
+    };
     let outcome = export::run(&export).instrument(progress.span()).await?;
     drop(progress);
     let complete = outcome.report.complete;

@@ -3,6 +3,7 @@
 //! clearing the state. Also the estimate. Everything a command line needs, minus drawing and printing.
 
 mod estimate;
+pub mod upload;
 mod walk;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,8 @@ pub struct Export<'a> {
     pub endpoint: &'a str,
     /// Discard the job's checkpoint and partial output, and start over.
     pub fresh: bool,
+    /// Replace objects already at the keys of `s3://` outputs (else they are left untouched, and refused).
+    pub overwrite: bool,
     pub stop: &'a Stop,
     pub observer: &'a dyn Observer,
 }
@@ -108,6 +111,9 @@ pub enum Start {
     Resume(Box<Checkpoint>),
     /// The file is published: only the report and the cleanup are left.
     Finish(Box<Checkpoint>),
+    /// The walk is complete and the file finished locally, but not every `s3://` output is uploaded: upload
+    /// them (fetching nothing), then finish.
+    Upload(Box<Checkpoint>),
 }
 
 /// Applies the resume rules to the saved state of `job`:
@@ -116,7 +122,8 @@ pub enum Start {
 /// - a checkpoint that kept no page (the first request failed, say) is discarded, so a fixed job starts
 ///   over, but what it spent stays in the record;
 /// - a checkpoint of another job, endpoint, search or output path is refused;
-/// - a walk that ended with its file published only needs finishing; anything else resumes.
+/// - a walk that ended with its file published only needs finishing, or uploading first when an
+///   `s3://` output is not uploaded yet; anything else resumes.
 pub fn decide(
     saved: Result<Option<Checkpoint>, CheckpointError>,
     job: &Job,
@@ -142,7 +149,11 @@ pub fn decide(
         return Err(Error::JobChanged { what, people: saved.position.people });
     }
     if saved.walk_done() && published(&saved) {
-        Ok(Start::Finish(Box::new(saved)))
+        if saved.outputs.iter().any(|o| o.object.is_some() && !o.uploaded) {
+            Ok(Start::Upload(Box::new(saved)))
+        } else {
+            Ok(Start::Finish(Box::new(saved)))
+        }
     } else {
         Ok(Start::Resume(Box::new(saved)))
     }
@@ -236,6 +247,7 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
     let started = Instant::now();
     let (mut checkpoint, sink) = match start {
         Start::New { discard, carried } => {
+            preflight(export).await?;
             if let Some(old) = &discard {
                 for output in &old.outputs {
                     sink::discard_partial(&output.partial())?;
@@ -263,6 +275,13 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
             (*checkpoint, Some(sink))
         }
         Start::Finish(checkpoint) => (*checkpoint, None),
+        Start::Upload(checkpoint) => {
+            tracing::info!(
+                people = checkpoint.position.people,
+                "the export is complete; uploading it (no page is fetched)"
+            );
+            (*checkpoint, None)
+        }
     };
     let resumed_at = (checkpoint.resumes > 0).then_some(checkpoint.position.people);
     let mut not_started = None;
@@ -308,15 +327,36 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
         let sealed = output.sealed.as_ref().expect("every output is sealed by now");
         sink::publish(&output.path, sealed)?;
     }
+    upload_all(export, &state, &mut checkpoint).await?;
     let mut report_paths = Vec::with_capacity(checkpoint.outputs.len());
     let mut first = None;
     for index in 0..checkpoint.outputs.len() {
         let report = Report::new(&checkpoint, index, export.client.base_url().as_str());
-        report_paths.push(report.write()?);
+        let record = &checkpoint.outputs[index];
+        let local = report.write_beside(&record.path)?;
+        match &record.object {
+            None => report_paths.push(local),
+            Some(object) => {
+                let target = object.beside(".report.json");
+                let bytes =
+                    std::fs::read(&local).map_err(|source| sink::SinkError::Write { path: local.clone(), source })?;
+                let store = crate::storage::client(&object.bucket)?;
+                upload::put_small(&store, &target, bytes).await.inspect_err(|_| kept_for_upload(&state))?;
+                report_paths.push(PathBuf::from(target.url()));
+            }
+        }
         first.get_or_insert(report);
     }
     let report = first.expect("a job has an output");
     state.clear()?;
+    if checkpoint.outputs.iter().any(|o| o.object.is_some()) {
+        let staged = state.dir().join(STAGED);
+        if let Err(e) = std::fs::remove_dir_all(&staged)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("uploaded; could not remove the local copies in {}: {e}", staged.display());
+        }
+    }
     if !report.complete {
         tracing::warn!(
             total = report.total,
@@ -334,6 +374,43 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
         not_started,
         elapsed: started.elapsed(),
     })
+}
+
+/// The folder of the job's state folder where `s3://` outputs are finished before they are uploaded.
+const STAGED: &str = "objects";
+
+fn kept_for_upload(state: &StateDir) {
+    tracing::warn!(
+        "the export is complete and kept in {}: rerunning the same command uploads it again without fetching a page",
+        state.dir().display()
+    );
+}
+
+/// Checks each `s3://` output's bucket and key before a new export spends anything.
+async fn preflight(export: &Export<'_>) -> Result<(), Error> {
+    for output in &export.job.outputs {
+        if let Some(object) = &output.object {
+            let store = crate::storage::client(&object.bucket)?;
+            upload::preflight(&store, object, export.overwrite).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Uploads every `s3://` output not uploaded yet, recording each in the checkpoint once it is visible.
+async fn upload_all(export: &Export<'_>, state: &StateDir, checkpoint: &mut Checkpoint) -> Result<(), Error> {
+    for index in 0..checkpoint.outputs.len() {
+        let record = &checkpoint.outputs[index];
+        let (Some(object), false) = (&record.object, record.uploaded) else { continue };
+        let sealed = record.sealed.as_ref().expect("every output is sealed by now");
+        let store = crate::storage::client(&object.bucket)?;
+        upload::publish(&store, &record.path, sealed, object, export.overwrite)
+            .await
+            .inspect_err(|_| kept_for_upload(state))?;
+        checkpoint.outputs[index].uploaded = true;
+        state.save(checkpoint)?;
+    }
+    Ok(())
 }
 
 /// Finishes every output once the walk is done (a rendered one is rendered to its end), recording each
@@ -420,6 +497,7 @@ mod tests {
             Start::New { discard: Some(_), .. } => "discard",
             Start::Resume(_) => "resume",
             Start::Finish(_) => "finish",
+            Start::Upload(_) => "upload",
         }
     }
 
@@ -439,6 +517,19 @@ mod tests {
         assert_eq!(kind(&decide(Ok(Some(checkpoint.clone())), &job, "sandbox", false, ALWAYS).unwrap()), "resume");
         checkpoint.plan.parts[0].stage = crate::plan::Stage::Done;
         assert_eq!(kind(&decide(Ok(Some(checkpoint.clone())), &job, "sandbox", false, NEVER).unwrap()), "resume");
+        assert_eq!(kind(&decide(Ok(Some(checkpoint)), &job, "sandbox", false, ALWAYS).unwrap()), "finish");
+    }
+
+    #[test]
+    fn a_finished_walk_not_uploaded_only_uploads() {
+        let job = job("size = 10");
+        let mut checkpoint = saved(&job, 3);
+        checkpoint.plan.parts[0].stage = crate::plan::Stage::Done;
+        checkpoint.outputs[0].object = Some(crate::storage::parse("s3://bucket/j.csv").unwrap());
+        assert_eq!(kind(&decide(Ok(Some(checkpoint.clone())), &job, "sandbox", false, ALWAYS).unwrap()), "upload");
+        // Not finished locally yet (a rendered file, a full disk): the walk's end is resumed first.
+        assert_eq!(kind(&decide(Ok(Some(checkpoint.clone())), &job, "sandbox", false, NEVER).unwrap()), "resume");
+        checkpoint.outputs[0].uploaded = true;
         assert_eq!(kind(&decide(Ok(Some(checkpoint)), &job, "sandbox", false, ALWAYS).unwrap()), "finish");
     }
 

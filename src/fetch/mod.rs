@@ -307,6 +307,9 @@ impl Retrying<'_> {
                 self.tally.requests.set(self.tally.requests.get() + 1);
                 attempts.set(attempts.get() + 1);
                 let result = attempt.await;
+                if let Err(PageFailure::Fetch(FetchError::Api(e @ ApiError::RateLimited { .. }))) = &result {
+                    self.pacer.rate_limited(e.retry_after());
+                }
                 if let Err(PageFailure::Fetch(FetchError::Api(e))) = &result
                     && let Some(wait) = e.retry_after()
                 {

@@ -12,6 +12,11 @@ use tokio::time::Instant;
 pub struct Pacer {
     limiter: DefaultDirectRateLimiter,
     not_before: Mutex<Option<Instant>>,
+    per_minute: u32,
+    /// When this run sent in the last minute, oldest first.
+    sent: Mutex<std::collections::VecDeque<Instant>>,
+    /// The line about another client was logged.
+    shared_told: std::sync::atomic::AtomicBool,
 }
 
 impl Pacer {
@@ -21,7 +26,13 @@ impl Pacer {
         let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
             .expect("a nonzero period")
             .allow_burst(NonZeroU32::MIN);
-        Pacer { limiter: RateLimiter::direct(quota), not_before: Mutex::new(None) }
+        Pacer {
+            limiter: RateLimiter::direct(quota),
+            not_before: Mutex::new(None),
+            per_minute: per_minute.get(),
+            sent: Mutex::new(std::collections::VecDeque::new()),
+            shared_told: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// Waits for the next send slot. Call before every attempt, retries included.
@@ -34,6 +45,41 @@ impl Pacer {
             }
         }
         self.limiter.until_ready().await;
+        let now = Instant::now();
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        while sent.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+            sent.pop_front();
+        }
+        sent.push_back(now);
+    }
+
+    /// The requests this run sent in the last minute.
+    pub fn sent_last_minute(&self) -> usize {
+        let now = Instant::now();
+        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.iter().filter(|t| now.duration_since(**t) < Duration::from_secs(60)).count()
+    }
+
+    /// A 429 of the per-minute kind (a short or no Retry-After; a daily allowance asks to wait hours)
+    /// arrived. When this run was under its own rate, the account's allowance is being spent by someone
+    /// else too: says so, once per run. Returns whether it said so.
+    pub fn rate_limited(&self, retry_after: Option<Duration>) -> bool {
+        if retry_after.is_some_and(|wait| wait > Duration::from_secs(120)) {
+            return false;
+        }
+        let sent = self.sent_last_minute();
+        if sent >= self.per_minute as usize || self.shared_told.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        tracing::warn!(
+            sent_last_minute = sent,
+            requests_per_minute = self.per_minute,
+            "429 Too Many Requests although this run sent {sent} requests in the last minute, under its requests_per_minute of {}: \
+             another client seems to be using the same account (another job or machine), or requests_per_minute is above the account's limit; \
+             see \"Several jobs on one account\" in the README",
+            self.per_minute
+        );
+        true
     }
 
     /// Nobody sends before `now + wait` (a 429's Retry-After).
@@ -57,6 +103,22 @@ mod tests {
         }
         // First at once, then three gaps of 50 ms.
         assert!(start.elapsed() >= Duration::from_millis(148), "{:?}", start.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_429_under_our_rate_points_at_another_client_once() {
+        let pacer = Pacer::new(NonZeroU32::new(60_000).unwrap());
+        pacer.ready().await;
+        // A daily allowance: not another client's doing.
+        assert!(!pacer.rate_limited(Some(Duration::from_secs(3600))));
+        assert!(pacer.rate_limited(Some(Duration::from_secs(2))));
+        assert!(!pacer.rate_limited(None), "said once per run");
+        // A run at its own rate is not told.
+        let full = Pacer::new(NonZeroU32::new(2).unwrap());
+        full.ready().await;
+        full.sent.lock().unwrap().push_back(Instant::now());
+        assert_eq!(full.sent_last_minute(), 2);
+        assert!(!full.rate_limited(None));
     }
 
     #[tokio::test]

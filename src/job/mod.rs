@@ -226,7 +226,10 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
     let state_dir = outputs.as_ref().and_then(|outputs| {
         problems.take(output::state_dir(&settings.output, &outputs[0].template, job_name, &output_error))
     });
-    let outputs = outputs.zip(state_dir);
+    let outputs = outputs.zip(state_dir).map(|(mut outputs, state_dir)| {
+        output::stage_objects(&mut outputs, &state_dir);
+        (outputs, state_dir)
+    });
     let (Some(name), Some((outputs, state_dir)), true) = (name, outputs, problems.is_empty()) else {
         return Err(stop(problems));
     };

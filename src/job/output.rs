@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use super::diagnostic::JobError;
 use super::settings::{Origin, OutputSettings};
 use crate::sink::{Compression, Format, OutputOptions, columns};
+use crate::storage::{ObjectTarget, url_scheme};
 
 /// Output path when the job does not set one.
 pub const DEFAULT_OUTPUT: &str = "output/{job}.{format}";
@@ -33,6 +34,9 @@ pub struct Output {
     /// The path, placeholders filled in.
     pub path: PathBuf,
     pub options: OutputOptions,
+    /// The object the finished file is uploaded to, when the path is an `s3://` address. `path` is then
+    /// the local file it is finished in, inside the job's state folder.
+    pub object: Option<ObjectTarget>,
 }
 
 impl Output {
@@ -44,16 +48,6 @@ impl Output {
 /// How a problem with a setting is reported: `key` of entry `entry` (`None` for `[output]`), item
 /// `index` of its value if it is a list, at its place in the job file when it came from there.
 pub(super) type SettingError<'a> = dyn Fn(Option<usize>, &str, Option<usize>, String) -> JobError + 'a;
-
-/// A URL scheme at the start of a path (`s3://…`), which ocean-export does not write to (yet: object
-/// storage would be a destination of its own, chosen here).
-fn url_scheme(template: &str) -> Option<&str> {
-    let (scheme, _) = template.split_once("://")?;
-    let mut chars = scheme.chars();
-    let plain = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    (plain && scheme.len() >= 2).then_some(scheme)
-}
 
 /// The file extension of a format and compression: `csv`, `ndjson.gz`.
 pub fn extension(format: Format, compression: Compression) -> String {
@@ -73,12 +67,9 @@ pub(super) fn check(
 ) -> Result<Output, JobError> {
     let error = |key: &str, index: Option<usize>, message: String| error(entry, key, index, message);
     let template = settings.path.clone().unwrap_or_else(|| DEFAULT_OUTPUT.to_owned());
-    if let Some(scheme) = url_scheme(&template) {
-        return Err(error(
-            "path",
-            None,
-            format!("`{template}` is a {scheme}:// address; ocean-export writes local files only (give a local path)"),
-        ));
+    if url_scheme(&template).is_some() {
+        // Scheme, bucket and the key's shape are checked before the placeholders are filled.
+        crate::storage::parse(&template.replace(['{', '}'], "")).map_err(|m| error("path", None, m))?;
     }
     let written = crate::sink::implied(Path::new(&template));
     let format = match (settings.format, written.format) {
@@ -95,6 +86,10 @@ pub(super) fn check(
     let compression = settings.compression.or(written.compression).unwrap_or_default();
     let path =
         fill_template(&template, name, &extension(format, compression), now).map_err(|m| error("path", None, m))?;
+    let object = match url_scheme(&template) {
+        Some(_) => Some(crate::storage::parse(&path.to_string_lossy()).map_err(|m| error("path", None, m))?),
+        None => None,
+    };
     let implied = crate::sink::implied(&path);
     if let Some(implied_format) = implied.format
         && implied_format != format
@@ -191,6 +186,7 @@ pub(super) fn check(
             neutralise_formulas: settings.neutralize_formulas,
             bom: settings.bom,
         },
+        object,
     })
 }
 
@@ -206,10 +202,30 @@ pub(super) fn state_dir(
         Some(dir) if dir.is_empty() => {
             return Err(error(None, "state_dir", None, "the state folder is empty; name a folder".to_owned()));
         }
+        Some(dir) if url_scheme(dir).is_some() => {
+            return Err(error(
+                None,
+                "state_dir",
+                None,
+                format!(
+                    "`{dir}` is object storage; the state (checkpoint, partial files) is kept on local disk, or a persistent volume in Kubernetes: give a local folder"
+                ),
+            ));
+        }
         Some(dir) => PathBuf::from(dir),
+        None if url_scheme(first_template).is_some() => PathBuf::from(".state"),
         None => default_state_dir(first_template),
     }
     .join(name))
+}
+
+/// Where the outputs uploaded to object storage are finished locally: `<state>/objects/<bucket>/<key>`.
+pub(super) fn stage_objects(outputs: &mut [Output], state_dir: &Path) {
+    for output in outputs {
+        if let Some(object) = &output.object {
+            output.path = state_dir.join("objects").join(&object.bucket).join(&object.key);
+        }
+    }
 }
 
 /// Refuses two outputs with one path (they would overwrite each other), at the later one.
@@ -310,14 +326,5 @@ mod tests {
         assert!(fill_template("o/{x}.csv", "j", "csv", &now).is_err());
         assert_eq!(default_state_dir("out/{date}/a.csv"), Path::new("out/.state"));
         assert_eq!(default_state_dir("a.csv"), Path::new(".state"));
-    }
-
-    #[test]
-    fn url_schemes_are_recognised() {
-        assert_eq!(url_scheme("s3://bucket/x.csv"), Some("s3"));
-        assert_eq!(url_scheme("gs://b/x"), Some("gs"));
-        assert_eq!(url_scheme("output/x.csv"), None);
-        assert_eq!(url_scheme("out/a://b.csv"), None);
-        assert_eq!(url_scheme("c://x"), None);
     }
 }

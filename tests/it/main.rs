@@ -2,6 +2,7 @@
 //! `ocean-export` binary or the real sandbox over HTTP.
 
 mod bad_jobs;
+mod deploy;
 mod export;
 mod forgiving;
 mod hostile;
@@ -11,4 +12,5 @@ mod packaging;
 mod partitions;
 mod resume;
 mod sandbox;
+mod storage;
 mod support;

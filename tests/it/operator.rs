@@ -253,3 +253,56 @@ fn the_two_lines_the_sandbox_prints_point_run_at_it() {
     let total = ids_where(&World::new(400, |_| {}), |p| p["country"].as_str().is_some_and(|c| c == "dk" || c == "se"));
     assert_eq!(crate::support::csv_ids(&world.read("output/printed.csv")), total);
 }
+
+/// Two jobs on one account (sandbox tokens `a` and `b`, both of account `shared`, 60 requests a minute between them):
+/// the job that keeps well under its own rate and still meets 429s says another client is using the
+/// account. A job alone on its account at its own rate never says so.
+#[test]
+fn a_429_under_our_own_rate_names_another_client_on_the_account() {
+    let world = World::new(3000, |o| {
+        o.tokens = vec!["a@shared".to_owned(), "b@shared".to_owned(), "c".to_owned()];
+        o.rpm = Some(60);
+    });
+    world.write(
+        "greedy.toml",
+        "name = \"greedy\"\n[search]\nsize = 10\n[limits]\nmax_records = 700\n[api]\nmax_retries = 100\n",
+    );
+    world.write(
+        "polite.toml",
+        "name = \"polite\"\n[search]\nsize = 10\n[limits]\nmax_records = 30\n[api]\nmax_retries = 100\n",
+    );
+    let line = "another client seems to be using the same account";
+    // The greedy job (unpaced) spends the account's minute first.
+    let mut greedy = world
+        .std_cmd()
+        .env("OCEAN_API_TOKEN", "b")
+        .args(["run", "greedy.toml", "--base-url", &world.base_url(), "--requests-per-minute", "60000"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while world.pages_served().len() < 60 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let polite = world
+        .cmd()
+        .env("OCEAN_API_TOKEN", "a")
+        .args(["run", "polite.toml", "--base-url", &world.base_url(), "--requests-per-minute", "30"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&polite.get_output().stderr).into_owned();
+    assert_eq!(stderr.matches(line).count(), 1, "said once: {stderr}");
+    assert!(stderr.contains("under its requests_per_minute of 30"), "{stderr}");
+    let _ = greedy.kill();
+    greedy.wait().unwrap();
+
+    // Alone on its account and within its limit: no 429, nothing said.
+    world.write("alone.toml", "name = \"alone\"\n[search]\nsize = 10\n[limits]\nmax_records = 30\n");
+    let alone = world
+        .cmd()
+        .env("OCEAN_API_TOKEN", "c")
+        .args(["run", "alone.toml", "--base-url", &world.base_url(), "--requests-per-minute", "60"])
+        .assert()
+        .success();
+    assert!(!String::from_utf8_lossy(&alone.get_output().stderr).contains(line));
+}

@@ -504,11 +504,16 @@ fn output_mistakes_exit_2_at_their_place_and_send_nothing() {
     let world = world(100);
     let cases: &[(&str, &[&str], &str)] = &[
         (
-            "[output]\npath = \"s3://bucket/x.ndjson\"\n",
+            "[output]\npath = \"s3://Bucket/x.ndjson\"\n",
             &[],
-            "job.toml:5:8: output.path: `s3://bucket/x.ndjson` is a s3:// address",
+            "job.toml:5:8: output.path: `Bucket` is not a valid bucket name",
         ),
         ("[output]\npath = \"x.csv\"\n", &["--output", "gs://b/x.csv"], "output.path (from flag --output)"),
+        (
+            "[output]\npath = \"s3://bucket/x.csv\"\nstate_dir = \"s3://bucket/state\"\n",
+            &[],
+            "job.toml:6:13: output.state_dir: `s3://bucket/state` is object storage",
+        ),
         (
             "[output]\npath = \"x.csv\"\nformat = \"parquet\"\n",
             &[],
