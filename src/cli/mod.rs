@@ -46,6 +46,8 @@ Exit codes:
   7    the output or state could not be written (disk full, say); free space and rerun to resume
   8    incomplete: the file and report are published, but the API would not deliver every person it
        counts (see the report's `incomplete`)
+  9    too few people: the file and report are published, but the search found fewer people than
+       [limits] min_records (or none, with --fail-if-empty)
   130  interrupted (SIGINT); rerun to resume
   143  terminated (SIGTERM); rerun to resume";
 
@@ -75,6 +77,8 @@ pub enum Command {
     Estimate(EstimateArgs),
     /// Print the merged settings of a job and where each value came from.
     Config(ConfigArgs),
+    /// Show a job's delivery ledger (the people its deliver = "new" runs delivered): size, runs, dates.
+    Ledger(LedgerArgs),
     /// Print the fixed schema of the typed outputs (Parquet), so a warehouse can create its table first.
     Schema(SchemaArgs),
     /// Serve a local stand-in of the Ocean people-search API (see `sandbox --help`).
@@ -177,9 +181,28 @@ pub struct RunArgs {
     /// Discard the job's checkpoint and partial output, and start over.
     #[arg(long)]
     pub fresh: bool,
+    /// Replace an output that holds a completed export (and pay for it again). With deliver = "new" it
+    /// replaces the file, not the ledger: the people in the old file stay delivered.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// With deliver = "new": the search changed, and the people the ledger holds still count as delivered.
+    #[arg(long)]
+    pub keep_ledger: bool,
+    /// Exit 9 (after publishing) when the search finds nobody; like `[limits] min_records = 1`.
+    #[arg(long)]
+    pub fail_if_empty: bool,
     /// Without a terminal, log progress this often (seconds).
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub progress_interval: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LedgerArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Clear the ledger: the job's next run delivers everyone again.
+    #[arg(long)]
+    pub reset: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -320,10 +343,14 @@ pub fn main() -> ExitCode {
 /// elsewhere, so its first line is always `error: FILE:LINE:COLUMN: …`.
 fn report(error: &Error, log: &LogArgs) {
     let Error::Job(job) = error else {
+        let hint = error.hint();
         if log.log_format == LogFormat::Json {
-            tracing::error!(exit_code = error.exit_code(), "{error}");
+            tracing::error!(exit_code = error.exit_code(), hint, "{error}");
         } else {
             eprintln!("error: {error}");
+            if let Some(hint) = hint {
+                eprintln!("hint: {hint}");
+            }
         }
         return;
     };
@@ -392,6 +419,7 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
             Ok(())
         }
         Command::Estimate(args) => run::estimate(args).await,
+        Command::Ledger(args) => run::ledger(&args),
         Command::Config(args) => {
             let job = args.job.load()?;
             stdout(&run::describe_settings(&job, token(&args.token)?.is_some()))?;
