@@ -125,13 +125,14 @@ impl Ledger {
             Err(e) => return Err(io_error(e)),
         };
         let size = file.metadata().map_err(io_error)?.len();
+        let mut prefix = [0u8; PREFIX as usize];
+        let start = &mut prefix[..size.min(PREFIX) as usize];
+        file.read_exact_at(start, 0).map_err(io_error)?;
+        if !MAGIC.starts_with(&start[..start.len().min(8)]) || (start.len() >= 8 && &start[..8] != MAGIC) {
+            return Err(damaged("not a ledger file"));
+        }
         if size < PREFIX + TRAILER {
             return Err(damaged("truncated (shorter than its header)"));
-        }
-        let mut prefix = [0u8; PREFIX as usize];
-        file.read_exact_at(&mut prefix, 0).map_err(io_error)?;
-        if &prefix[..8] != MAGIC {
-            return Err(damaged("not a ledger file"));
         }
         let version = u32::from_le_bytes(prefix[8..12].try_into().expect("4 bytes"));
         if version > VERSION {

@@ -142,7 +142,9 @@ impl JobArgs {
         if self.settings.is_some() {
             context.user_settings.clone_from(&self.settings);
         }
-        crate::job::load(&self.job, &context)
+        let job = crate::job::load(&self.job, &context)?;
+        let _ = JOB.set(job.name.clone());
+        Ok(job)
     }
 }
 
@@ -272,7 +274,12 @@ fn init_logging(log: &LogArgs, with_bar: bool) {
     // Nothing to do if a subscriber is already set (a test harness, say).
     let _ = match (log.log_format, with_bar) {
         (LogFormat::Json, _) => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .event_format(WithJob(tracing_subscriber::fmt::format().json().flatten_event(true)))
+                    .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
         (LogFormat::Text, true) => {
             let indicatif = tracing_indicatif::IndicatifLayer::new().with_span_field_formatter(
@@ -290,6 +297,39 @@ fn init_logging(log: &LogArgs, with_bar: bool) {
             .with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_target(false).with_writer(std::io::stderr))
             .try_init(),
     };
+}
+
+/// The job a command works on, once its file is loaded: every JSON log line names it.
+static JOB: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A JSON event format that adds `"job"` to every line once the job is known, so that the logs of many
+/// scheduled jobs in one place can be told apart.
+struct WithJob<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for WithJob<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let Some(job) = JOB.get() else { return self.0.format_event(ctx, writer, event) };
+        let mut line = String::new();
+        self.0.format_event(ctx, tracing_subscriber::fmt::format::Writer::new(&mut line), event)?;
+        match line.strip_prefix('{') {
+            Some(rest) => {
+                let job = serde_json::to_string(job).map_err(|_| std::fmt::Error)?;
+                let comma = if rest.trim_start().starts_with('}') { "" } else { "," };
+                write!(writer, "{{\"job\":{job}{comma}{rest}")
+            }
+            None => writer.write_str(&line),
+        }
+    }
 }
 
 /// How `run` shows progress, from the flags and whether stderr is a terminal.

@@ -11,4 +11,5 @@ mod packaging;
 mod partitions;
 mod resume;
 mod sandbox;
+mod scheduled;
 mod support;
