@@ -172,7 +172,7 @@ impl Ledger {
                 }
                 previous = Some(id);
                 bloom.insert_hash(id as u64);
-                if index % BLOCK == 0 {
+                if index.is_multiple_of(BLOCK) {
                     samples.push(id);
                 }
                 index += 1;
