@@ -81,6 +81,10 @@ pub struct Checkpoint {
     pub seed_statuses: SeedStatuses,
     pub include_domains_statuses: BTreeMap<String, String>,
     pub redirect_map: BTreeMap<String, String>,
+    /// The search's date fields that held placeholders, as resolved when the export started: a resume
+    /// sends the same search even after midnight.
+    #[serde(default)]
+    pub search_dates: BTreeMap<String, String>,
 }
 
 /// One output of an export.
@@ -148,6 +152,7 @@ impl Checkpoint {
             seed_statuses: SeedStatuses::default(),
             include_domains_statuses: BTreeMap::new(),
             redirect_map: BTreeMap::new(),
+            search_dates: job.search.resolved_dates(),
         }
     }
 
@@ -285,6 +290,25 @@ pub fn parse(bytes: &[u8]) -> Result<Checkpoint, String> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub job: String,
+    /// `complete` (exit 0), `incomplete` (exit 8: published, but the API did not deliver everyone it
+    /// counts) or `failed` (the exit code and reason say why; a failed run that resumes writes the report
+    /// again).
+    #[serde(default = "complete")]
+    pub status: String,
+    #[serde(default)]
+    pub exit_code: u8,
+    /// Why the run failed or is incomplete.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The first request's body, as sent (the token is a header, never in it), date placeholders resolved.
+    #[serde(default)]
+    pub request: serde_json::Value,
+    /// `all` or `new` (`[output] deliver`).
+    #[serde(default = "all")]
+    pub deliver: String,
+    /// With `deliver = "new"`: who was new, and who earlier runs had delivered.
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
     /// Where the people came from: the API's base URL, or the in-process sandbox's address.
     #[serde(default)]
     pub base_url: String,
@@ -337,6 +361,28 @@ pub struct Report {
     pub tool: Tool,
     /// Every output of the export, in the job's order.
     pub outputs: Vec<OutputReport>,
+}
+
+fn complete() -> String {
+    "complete".to_owned()
+}
+
+fn all() -> String {
+    "all".to_owned()
+}
+
+/// A `deliver = "new"` run against the job's delivery ledger.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// People written: no earlier run delivered them.
+    pub new: u64,
+    /// People the search found that earlier runs delivered: not written, but the search charged for them.
+    pub already_delivered: u64,
+    /// What they cost, at this run's price per person.
+    pub already_delivered_credits: f64,
+    pub ledger: PathBuf,
+    /// People in the ledger after this run.
+    pub ledger_people: u64,
 }
 
 /// One output in the report.
@@ -407,8 +453,15 @@ impl Report {
         if c.limit_reached {
             incomplete.clear();
         }
+        let complete = incomplete.is_empty();
         Report {
             job: c.job.clone(),
+            status: if complete { "complete" } else { "incomplete" }.to_owned(),
+            exit_code: if complete { 0 } else { 8 },
+            reason: (!complete).then(|| incomplete.join("; ")),
+            request: serde_json::Value::Null,
+            deliver: "all".to_owned(),
+            delivery: None,
             base_url: base_url.trim_end_matches('/').to_owned(),
             sandbox: c.endpoint == SANDBOX_ENDPOINT,
             output: this.path,
@@ -427,7 +480,7 @@ impl Report {
             total,
             shortfall,
             limit_reached: c.limit_reached,
-            complete: incomplete.is_empty(),
+            complete,
             incomplete,
             order: if plan.split() { "per part" } else { "api" }.to_owned(),
             result_window: plan.window,
@@ -454,6 +507,26 @@ impl Report {
             tool: Tool::current(),
             outputs,
         }
+    }
+
+    /// Marks the report of a run that failed with `exit_code` for `reason`.
+    pub fn failed(mut self, exit_code: u8, reason: String) -> Report {
+        self.status = "failed".to_owned();
+        self.exit_code = exit_code;
+        self.reason = Some(reason);
+        self.complete = false;
+        self
+    }
+
+    /// Reads `PATH.report.json`, if there is one that can be read.
+    pub fn read(output: &Path) -> Option<Report> {
+        serde_json::from_slice(&std::fs::read(report_path(output)).ok()?).ok()
+    }
+
+    /// Whether this report describes a published export (complete or incomplete, or failed only for
+    /// having too few people): one that cost credits and delivered its file.
+    pub fn published(&self) -> bool {
+        self.status != "failed" || self.exit_code == 9
     }
 
     /// Writes `PATH.report.json` (0600, atomically).

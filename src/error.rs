@@ -5,6 +5,7 @@ use crate::api::{ApiError, Detail, EndpointError};
 use crate::checkpoint::CheckpointError;
 use crate::fetch::{FetchError, PageFailure, Signal};
 use crate::job::{Job, JobError};
+use crate::ledger::LedgerError;
 use crate::plan::PlanError;
 use crate::sandbox::SandboxError;
 use crate::sink::SinkError;
@@ -63,6 +64,12 @@ pub const EXIT_CODES: &[ExitCode] = &[
                   counts (see the report's `incomplete`)",
         retry: Retry::Done,
     },
+    ExitCode {
+        code: 9,
+        meaning: "too few people: the file and report are published, but the search found fewer people than \
+                  [limits] min_records (or none, with --fail-if-empty)",
+        retry: Retry::Done,
+    },
     ExitCode { code: 130, meaning: "interrupted (SIGINT); rerun to resume", retry: Retry::Later },
     ExitCode { code: 143, meaning: "terminated (SIGTERM); rerun to resume", retry: Retry::Later },
 ];
@@ -107,6 +114,25 @@ pub enum Error {
     /// The file was published, but the API would not deliver every person its total counts.
     #[error("the export is incomplete: {0}")]
     Incomplete(String),
+    /// The job's delivery ledger cannot be used (damaged, of another job or a newer build) or written.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A `deliver = "new"` job whose search changed since its ledger's last run: keep or reset?
+    #[error(
+        "the search of job `{job}` changed since its delivery ledger's last run ({runs} run(s), {people} people delivered), so nothing was sent: decide whether those people still count as delivered"
+    )]
+    LedgerSearchChanged { job: String, file: String, runs: usize, people: u64 },
+    /// The output path holds a completed export: running again would buy it again.
+    #[error(
+        "{} already holds a completed export, made {made} with {people} people for {credits} credits; nothing was sent",
+        path.display()
+    )]
+    AlreadyExported { path: std::path::PathBuf, made: String, people: u64, credits: f64 },
+    /// Published, but fewer people than `[limits] min_records` (or `--fail-if-empty`).
+    #[error(
+        "the search found {found} people, fewer than the {min} required ({why}); the file and its report are published"
+    )]
+    TooFew { found: u64, min: u64, why: &'static str },
     /// The API refused the request itself (a 4xx other than 402 and 429), each problem at the job key it
     /// came from.
     #[error("the API rejected the request with {status}:\n{detail}")]
@@ -139,7 +165,13 @@ impl Error {
             | Error::Endpoint(_)
             | Error::Sandbox(_)
             | Error::JobChanged { .. }
+            | Error::LedgerSearchChanged { .. }
+            | Error::AlreadyExported { .. }
             | Error::Plan(_) => 2,
+            // A damaged or foreign ledger: 2 (restore or reset it). The disk refused: 7.
+            Error::Ledger(LedgerError::Io { .. }) => 7,
+            Error::Ledger(_) => 2,
+            Error::TooFew { .. } => 9,
             Error::Incomplete(_) => 8,
             // The lock is taken: 6. A damaged checkpoint: 2 (fix or --fresh). Anything the disk refused: 7.
             Error::State(CheckpointError::Locked { .. }) => 6,
@@ -169,6 +201,22 @@ impl Error {
                 | StorageError::Verify { .. }
                 | StorageError::Local { .. },
             ) => 7,
+        }
+    }
+
+    /// The ways on, when the message alone does not say them: printed as `hint:` (a `hint` field in JSON
+    /// logs).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::LedgerSearchChanged { file, .. } => Some(format!(
+                "to deliver everyone the new search finds, clear the ledger: `ocean-export ledger {file} --reset`; to keep leaving out the people already delivered, run with `ocean-export run {file} --keep-ledger`"
+            )),
+            Error::AlreadyExported { .. } => Some(
+                "to replace it (and pay again), run with --overwrite; for a new file each run, put {date} or {datetime} in the output path (what a nightly deliver = \"new\" job does)"
+                    .to_owned(),
+            ),
+            Error::TooFew { .. } => Some("exit code 9 tells cron the night was empty; see the report".to_owned()),
+            _ => None,
         }
     }
 

@@ -61,6 +61,8 @@ pub enum Command {
     Estimate(EstimateArgs),
     /// Print the merged settings of a job and where each value came from.
     Config(ConfigArgs),
+    /// Show a job's delivery ledger (the people its deliver = "new" runs delivered): size, runs, dates.
+    Ledger(LedgerArgs),
     /// Print the fixed schema of the typed outputs (Parquet), so a warehouse can create its table first.
     Schema(SchemaArgs),
     /// Serve a local stand-in of the Ocean people-search API (see `sandbox --help`).
@@ -124,7 +126,9 @@ impl JobArgs {
         if self.settings.is_some() {
             context.user_settings.clone_from(&self.settings);
         }
-        crate::job::load(&self.job, &context)
+        let job = crate::job::load(&self.job, &context)?;
+        let _ = JOB.set(job.name.clone());
+        Ok(job)
     }
 }
 
@@ -163,12 +167,29 @@ pub struct RunArgs {
     /// Discard the job's checkpoint and partial output, and start over.
     #[arg(long)]
     pub fresh: bool,
-    /// Replace objects already at the keys of s3:// outputs (without it they are left untouched, exit 2).
+    /// Replace an output that holds a completed export (and pay for it again), and objects already at the
+    /// keys of s3:// outputs (without it they are left untouched, exit 2). With deliver = "new" it replaces
+    /// the file, not the ledger: the people in the old file stay delivered.
     #[arg(long)]
     pub overwrite: bool,
+    /// With deliver = "new": the search changed, and the people the ledger holds still count as delivered.
+    #[arg(long)]
+    pub keep_ledger: bool,
+    /// Exit 9 (after publishing) when the search finds nobody; like `[limits] min_records = 1`.
+    #[arg(long)]
+    pub fail_if_empty: bool,
     /// Without a terminal, log progress this often (seconds).
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub progress_interval: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LedgerArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Clear the ledger: the job's next run delivers everyone again.
+    #[arg(long)]
+    pub reset: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -238,7 +259,12 @@ fn init_logging(log: &LogArgs, with_bar: bool) {
     // Nothing to do if a subscriber is already set (a test harness, say).
     let _ = match (log.log_format, with_bar) {
         (LogFormat::Json, _) => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .event_format(WithJob(tracing_subscriber::fmt::format().json().flatten_event(true)))
+                    .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
         (LogFormat::Text, true) => {
             let indicatif = tracing_indicatif::IndicatifLayer::new().with_span_field_formatter(
@@ -256,6 +282,39 @@ fn init_logging(log: &LogArgs, with_bar: bool) {
             .with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_target(false).with_writer(std::io::stderr))
             .try_init(),
     };
+}
+
+/// The job a command works on, once its file is loaded: every JSON log line names it.
+static JOB: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A JSON event format that adds `"job"` to every line once the job is known, so that the logs of many
+/// scheduled jobs in one place can be told apart.
+struct WithJob<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for WithJob<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let Some(job) = JOB.get() else { return self.0.format_event(ctx, writer, event) };
+        let mut line = String::new();
+        self.0.format_event(ctx, tracing_subscriber::fmt::format::Writer::new(&mut line), event)?;
+        match line.strip_prefix('{') {
+            Some(rest) => {
+                let job = serde_json::to_string(job).map_err(|_| std::fmt::Error)?;
+                let comma = if rest.trim_start().starts_with('}') { "" } else { "," };
+                write!(writer, "{{\"job\":{job}{comma}{rest}")
+            }
+            None => writer.write_str(&line),
+        }
+    }
 }
 
 /// How `run` shows progress, from the flags and whether stderr is a terminal.
@@ -309,10 +368,14 @@ pub fn main() -> ExitCode {
 /// elsewhere, so its first line is always `error: FILE:LINE:COLUMN: …`.
 fn report(error: &Error, log: &LogArgs) {
     let Error::Job(job) = error else {
+        let hint = error.hint();
         if log.log_format == LogFormat::Json {
-            tracing::error!(exit_code = error.exit_code(), "{error}");
+            tracing::error!(exit_code = error.exit_code(), hint, "{error}");
         } else {
             eprintln!("error: {error}");
+            if let Some(hint) = hint {
+                eprintln!("hint: {hint}");
+            }
         }
         return;
     };
@@ -381,6 +444,7 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
             Ok(())
         }
         Command::Estimate(args) => run::estimate(args).await,
+        Command::Ledger(args) => run::ledger(&args),
         Command::Config(args) => {
             let job = args.job.load()?;
             stdout(&run::describe_settings(&job, token(&args.token)?.is_some()))?;

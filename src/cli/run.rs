@@ -7,13 +7,14 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use super::progress::{Mode, Progress};
-use super::{ApiArgs, EstimateArgs, LogArgs, LogFormat, RunArgs, token, watch_signals};
+use super::{ApiArgs, EstimateArgs, LedgerArgs, LogArgs, LogFormat, RunArgs, token, watch_signals};
 use crate::api::{Client, Endpoint, Token};
 use crate::checkpoint::{Report, round_credits};
 use crate::error::Error;
 use crate::export::{self, Estimate, Export, Outcome};
 use crate::fetch::{Stop, human_duration};
 use crate::job::Job;
+use crate::ledger::Ledger;
 use crate::sandbox::{Sandbox, SandboxOptions};
 
 /// A client for the job's API, or for an in-process sandbox with `--sandbox` (kept alive by the returned
@@ -60,6 +61,8 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
         endpoint: &endpoint,
         fresh: args.fresh,
         overwrite: args.overwrite,
+        keep_ledger: args.keep_ledger,
+        fail_if_empty: args.fail_if_empty,
         stop: &stop,
         observer: &progress,
     };
@@ -125,6 +128,13 @@ pub fn summary(outcome: &Outcome) -> String {
         round_credits(report.credits_used),
         human_duration(outcome.elapsed)
     );
+    if let Some(delivery) = &report.delivery {
+        let _ = writeln!(
+            out,
+            "  deliver new: {} new, {} already delivered by earlier runs (left out; they cost {} credits); the ledger holds {} people",
+            delivery.new, delivery.already_delivered, delivery.already_delivered_credits, delivery.ledger_people
+        );
+    }
     if report.duplicates > 0 || report.without_id > 0 {
         let _ = writeln!(
             out,
@@ -182,6 +192,73 @@ pub fn summary(outcome: &Outcome) -> String {
     }
     if let Some(path) = &outcome.not_started {
         let _ = writeln!(out, "  note: {} was not started yet; run the job again to export it", path.display());
+    }
+    out
+}
+
+/// `ocean-export ledger JOB [--reset]`.
+pub fn ledger(args: &LedgerArgs) -> Result<(), Error> {
+    let job = args.job.load()?;
+    let state = crate::checkpoint::StateDir::lock(&job.state_dir)?;
+    if args.reset {
+        let people = match Ledger::open(state.dir(), &job.name, &job.file) {
+            Ok(ledger) => Some(ledger.len()),
+            Err(_) => None,
+        };
+        let had = crate::ledger::reset(state.dir())?;
+        let what = match (had, people) {
+            (false, _) => "the job had no delivery ledger".to_owned(),
+            (true, Some(people)) => format!("cleared the delivery ledger ({people} people)"),
+            (true, None) => "removed the unreadable delivery ledger".to_owned(),
+        };
+        super::stdout(&format!("{}: {what}; the next run delivers everyone the search finds\n", job.name))?;
+        return Ok(());
+    }
+    let ledger = Ledger::open(state.dir(), &job.name, &job.file)?;
+    super::stdout(&describe_ledger(&job, &ledger))
+}
+
+fn describe_ledger(job: &Job, ledger: &Ledger) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "job:      {} ({})", job.name, job.file.display());
+    let _ = writeln!(out, "ledger:   {}", shown(ledger.path()).display());
+    let _ = writeln!(out, "deliver:  {}", job.settings.output.deliver.name());
+    if ledger.header.runs.is_empty() {
+        let _ = writeln!(out, "people:   0 (no completed deliver = \"new\" run yet)");
+        return out;
+    }
+    let bytes = ledger.file_bytes();
+    let _ = writeln!(
+        out,
+        "people:   {} ({} bytes, {:.1} bytes a person)",
+        ledger.len(),
+        bytes,
+        bytes as f64 / ledger.len().max(1) as f64
+    );
+    let same = ledger.header.search == job.search_fingerprint();
+    let _ = writeln!(
+        out,
+        "search:   {}",
+        if same {
+            "the job's current search"
+        } else {
+            "CHANGED since the last run: the next run asks to keep or reset"
+        }
+    );
+    let _ = writeln!(out, "runs:     {}", ledger.header.runs.len());
+    let _ =
+        writeln!(out, "  {:<32} {:>10} {:>18} {:>10}  output", "finished", "delivered", "already delivered", "credits");
+    for run in &ledger.header.runs {
+        let outputs: Vec<String> = run.outputs.iter().map(|p| shown(p).display().to_string()).collect();
+        let _ = writeln!(
+            out,
+            "  {:<32} {:>10} {:>18} {:>10}  {}",
+            run.finished_at,
+            run.delivered,
+            run.already_delivered,
+            round_credits(run.credits_used),
+            outputs.join(", ")
+        );
     }
     out
 }

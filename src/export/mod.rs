@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::api::Client;
 use crate::api::body::{PageSize, SearchBody};
-use crate::checkpoint::{Checkpoint, CheckpointError, Counters, OutputRecord, Report, StateDir};
+use crate::checkpoint::{
+    Checkpoint, CheckpointError, Counters, Delivery, OutputRecord, Report, StateDir, round_credits,
+};
 use crate::error::Error;
 use crate::fetch::{self, Pacer, RetryPolicy, Stop};
-use crate::job::{Job, Spent};
+use crate::job::{Deliver, Job, Spent};
+use crate::ledger::{Ledger, LedgerError, RunRecord};
 use crate::plan::{Plan, Rules};
 use crate::sink::{self, Sink, Target};
 pub use estimate::{Estimate, estimate};
@@ -69,8 +72,13 @@ pub struct Export<'a> {
     pub endpoint: &'a str,
     /// Discard the job's checkpoint and partial output, and start over.
     pub fresh: bool,
-    /// Replace objects already at the keys of `s3://` outputs (else they are left untouched, and refused).
+    /// Replace an output that holds a completed export (it would be bought again), and objects already at
+    /// the keys of `s3://` outputs (else they are left untouched, and refused).
     pub overwrite: bool,
+    /// `deliver = "new"`: the search changed, and the ledger's people still count as delivered.
+    pub keep_ledger: bool,
+    /// Exit 9 when the search finds nobody (`[limits] min_records = 1`).
+    pub fail_if_empty: bool,
     pub stop: &'a Stop,
     pub observer: &'a dyn Observer,
 }
@@ -241,9 +249,41 @@ pub async fn run(export: &Export<'_>) -> Result<Outcome, Error> {
 }
 
 async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
-    let job = export.job;
-    let state = StateDir::lock(&job.state_dir)?;
-    let start = decide(state.load(), job, export.endpoint, export.fresh, already_published)?;
+    let state = StateDir::lock(&export.job.state_dir)?;
+    let start = decide(state.load(), export.job, export.endpoint, export.fresh, already_published)?;
+    // A resume sends the search it started with, date placeholders as they were resolved then.
+    let as_started;
+    let job = match &start {
+        Start::Resume(checkpoint) | Start::Finish(checkpoint) => {
+            as_started = export.job.as_started(&checkpoint.search_dates);
+            &as_started
+        }
+        Start::New { .. } => export.job,
+    };
+    let ledger = match job.settings.output.deliver {
+        Deliver::New => Some(Ledger::open(state.dir(), &job.name, &job.file)?),
+        Deliver::All => None,
+    };
+    if let Start::New { .. } = &start {
+        refuse_to_buy_again(export, job)?;
+        if let Some(ledger) = &ledger
+            && !ledger.header.runs.is_empty()
+            && ledger.header.search != job.search_fingerprint()
+        {
+            if !export.keep_ledger {
+                return Err(Error::LedgerSearchChanged {
+                    job: job.name.clone(),
+                    file: job.file.display().to_string(),
+                    runs: ledger.header.runs.len(),
+                    people: ledger.len(),
+                });
+            }
+            tracing::warn!(
+                "--keep-ledger: the search changed; the {} people the ledger holds still count as delivered",
+                ledger.len()
+            );
+        }
+    }
     let started = Instant::now();
     let (mut checkpoint, sink) = match start {
         Start::New { discard, carried } => {
@@ -283,9 +323,90 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
             (*checkpoint, None)
         }
     };
+    let requests_before = checkpoint.counters.requests;
+    let result = proceed(export, job, &state, &mut checkpoint, sink, ledger, started).await;
+    // Monitoring reads the report: a run that sent a request and failed says so there too.
+    if let Err(error) = &result
+        && checkpoint.counters.requests > requests_before
+        && !matches!(error, Error::TooFew { .. })
+    {
+        let error = (error.exit_code(), error.to_string());
+        for index in 0..checkpoint.outputs.len() {
+            let mut report = Report::new(&checkpoint, index, export.client.base_url().as_str());
+            describe_run(&mut report, job, &checkpoint, None);
+            let report = report.failed(error.0, error.1.clone());
+            if let Err(e) = report.write() {
+                tracing::warn!("cannot write the failure report: {e}");
+            }
+        }
+    }
+    result
+}
+
+/// Refuses to start an export over a file that holds a completed one (which would buy it again), unless
+/// `--overwrite`; a sandbox run may replace the output of an earlier sandbox run, which cost nothing.
+fn refuse_to_buy_again(export: &Export<'_>, job: &Job) -> Result<(), Error> {
+    if export.overwrite {
+        return Ok(());
+    }
+    for output in &job.outputs {
+        let path = absolute(&output.path)?;
+        let Some(report) = Report::read(&path) else { continue };
+        if !path.exists() || !report.published() {
+            continue;
+        }
+        if report.sandbox && export.endpoint == crate::checkpoint::SANDBOX_ENDPOINT {
+            tracing::info!("replacing {}, the output of an earlier sandbox run", path.display());
+            continue;
+        }
+        return Err(Error::AlreadyExported {
+            path: output.path.clone(),
+            made: report.finished_at.clone(),
+            people: report.people,
+            credits: report.credits_used,
+        });
+    }
+    Ok(())
+}
+
+/// Adds what the report says about the run as a whole: the request, and the delivery against the ledger.
+fn describe_run(report: &mut Report, job: &Job, checkpoint: &Checkpoint, ledger: Option<(&Path, u64)>) {
+    report.request = first_request(job)
+        .or_else(|| Some(job.search.request(job.page_size, None)))
+        .and_then(|body| serde_json::to_value(body).ok())
+        .unwrap_or_default();
+    report.deliver = job.settings.output.deliver.name().to_owned();
+    if job.settings.output.deliver == Deliver::New {
+        let already = checkpoint.position.already_delivered;
+        let price = if checkpoint.counters.returned > 0 {
+            checkpoint.counters.credits_used / checkpoint.counters.returned as f64
+        } else {
+            0.0
+        };
+        report.delivery = Some(Delivery {
+            new: checkpoint.position.people,
+            already_delivered: already,
+            already_delivered_credits: round_credits(price * already as f64),
+            ledger: ledger.map(|(p, _)| p.to_owned()).unwrap_or_else(|| job.state_dir.join(crate::ledger::FILE)),
+            ledger_people: ledger.map_or(0, |(_, n)| n),
+        });
+    }
+}
+
+/// The export after its start: the walk (unless only publishing was left), the seal, the publish, the
+/// ledger, the reports and the cleanup.
+async fn proceed(
+    export: &Export<'_>,
+    job: &Job,
+    state: &StateDir,
+    checkpoint: &mut Checkpoint,
+    sink: Option<Sink>,
+    ledger: Option<Ledger>,
+    started: Instant,
+) -> Result<Outcome, Error> {
     let resumed_at = (checkpoint.resumes > 0).then_some(checkpoint.position.people);
     let mut not_started = None;
-    for (record, output) in checkpoint.outputs.iter().zip(&job.outputs) {
+    for (record, output) in checkpoint.outputs.iter().zip(&export.job.outputs) {
         if absolute(&output.path)? != record.path {
             tracing::warn!(
                 "finishing {}, the file this export started; the job's path now resolves to {}, which the next run starts",
@@ -295,10 +416,17 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
             not_started.get_or_insert_with(|| output.path.clone());
         }
     }
+    let mut ledger = ledger;
     let published = match sink {
         None => Published::Earlier,
         Some(mut sink) => {
-            export.observer.started(&Status::of(&checkpoint, job));
+            if let Some(ledger) = ledger.take() {
+                if !ledger.is_empty() {
+                    tracing::info!(people = ledger.len(), "leaving out the people earlier runs delivered");
+                }
+                sink.set_ledger(ledger);
+            }
+            export.observer.started(&Status::of(checkpoint, job));
             let pacer = Pacer::new(job.settings.api.requests_per_minute);
             let walk = walk::Walk {
                 job,
@@ -311,7 +439,7 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
                 concurrency: usize::try_from(job.settings.api.concurrency.get()).unwrap_or(1),
                 spill: state.dir(),
             };
-            if let Err(error) = walk.run(&mut sink, &state, &mut checkpoint).await {
+            if let Err(error) = walk.run(&mut sink, state, checkpoint).await {
                 tracing::warn!(
                     "stopped at {} people after {} pages; the checkpoint is kept, so rerunning the same command resumes",
                     checkpoint.position.people,
@@ -319,7 +447,8 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
                 );
                 return Err(error);
             }
-            seal(&mut sink, &state, &mut checkpoint)?;
+            seal(&mut sink, state, checkpoint)?;
+            ledger = sink.take_ledger();
             Published::Now
         }
     };
@@ -327,11 +456,49 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
         let sealed = output.sealed.as_ref().expect("every output is sealed by now");
         sink::publish(&output.path, sealed)?;
     }
-    upload_all(export, &state, &mut checkpoint).await?;
+    upload_all(export, state, checkpoint).await?;
+    // The published files and the ledger: keyed by the run, so a rerun after a failure here (a full disk)
+    // finishes the update without fetching, and never adds the run twice.
+    let mut ledger_state = None;
+    if job.settings.output.deliver == Deliver::New {
+        let ledger = match ledger {
+            Some(ledger) => ledger,
+            None => Ledger::open(state.dir(), &job.name, &job.file)?,
+        };
+        let run = RunRecord {
+            run: checkpoint.started_at.clone(),
+            finished_at: jiff::Timestamp::now().to_string(),
+            delivered: checkpoint.position.people,
+            already_delivered: checkpoint.position.already_delivered,
+            credits_used: round_credits(checkpoint.counters.credits_used),
+            outputs: checkpoint.outputs.iter().map(|o| o.path.clone()).collect(),
+        };
+        let ids = sink::sorted_ids(state.dir(), &checkpoint.position.seen)
+            .map_err(|source| LedgerError::Io { path: state.dir().to_owned(), source })?;
+        ledger.record(run, &job.search_fingerprint(), ids).inspect_err(|_| {
+            tracing::warn!(
+                "the files are published but the ledger is not updated: rerunning the same command finishes the update without fetching"
+            )
+        })?;
+        let updated = Ledger::open(state.dir(), &job.name, &job.file)?;
+        ledger_state = Some((updated.path().to_owned(), updated.len()));
+    }
     let mut report_paths = Vec::with_capacity(checkpoint.outputs.len());
     let mut first = None;
+    let found = checkpoint.position.people + checkpoint.position.already_delivered;
+    let min_records = job.settings.limits.min_records.map(|m| m.get());
+    let (min, why) = match (min_records, export.fail_if_empty) {
+        (Some(min), _) => (min, "[limits] min_records"),
+        (None, true) => (1, "--fail-if-empty"),
+        (None, false) => (0, ""),
+    };
+    let too_few = (found < min).then_some(Error::TooFew { found, min, why });
     for index in 0..checkpoint.outputs.len() {
-        let report = Report::new(&checkpoint, index, export.client.base_url().as_str());
+        let mut report = Report::new(checkpoint, index, export.client.base_url().as_str());
+        describe_run(&mut report, job, checkpoint, ledger_state.as_ref().map(|(p, n)| (p.as_path(), *n)));
+        if let Some(error) = &too_few {
+            report = report.failed(error.exit_code(), error.to_string());
+        }
         let record = &checkpoint.outputs[index];
         let local = report.write_beside(&record.path)?;
         match &record.object {
@@ -341,7 +508,7 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
                 let bytes =
                     std::fs::read(&local).map_err(|source| sink::SinkError::Write { path: local.clone(), source })?;
                 let store = crate::storage::client(&object.bucket)?;
-                upload::put_small(&store, &target, bytes).await.inspect_err(|_| kept_for_upload(&state))?;
+                upload::put_small(&store, &target, bytes).await.inspect_err(|_| kept_for_upload(state))?;
                 report_paths.push(PathBuf::from(target.url()));
             }
         }
@@ -356,6 +523,22 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
         {
             tracing::warn!("uploaded; could not remove the local copies in {}: {e}", staged.display());
         }
+    }
+    if found == 0 {
+        tracing::warn!("the search matched nobody: the file is empty");
+    }
+    if let Some(delivery) = &report.delivery {
+        tracing::info!(
+            new = delivery.new,
+            already_delivered = delivery.already_delivered,
+            "{} new people; {} found were delivered by earlier runs (they cost {} credits)",
+            delivery.new,
+            delivery.already_delivered,
+            delivery.already_delivered_credits
+        );
+    }
+    if let Some(error) = too_few {
+        return Err(error);
     }
     if !report.complete {
         tracing::warn!(

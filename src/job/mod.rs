@@ -6,6 +6,7 @@
 //! step records its problems and the next one goes on with what is valid, so one run shows them all.
 
 pub mod countries;
+mod dates;
 mod decode;
 pub mod diagnostic;
 mod hints;
@@ -30,7 +31,7 @@ pub use diagnostic::JobError;
 use diagnostic::{Located, Problems};
 pub use output::{DEFAULT_OUTPUT, Output, extension};
 pub use request::{DEFAULT_PAGE_SIZE, Provenance, Search};
-pub use settings::{ApiSettings, LimitSettings, Origin, OutputSettings, Overrides, Settings};
+pub use settings::{ApiSettings, Deliver, LimitSettings, Origin, OutputSettings, Overrides, Settings};
 
 /// What a job needs from its surroundings; [`Context::from_process`] in real runs, fixed values in tests.
 pub struct Context {
@@ -46,7 +47,7 @@ impl Context {
             overrides,
             environment: settings::environment(),
             user_settings: settings::user_settings_path(),
-            now: jiff::ZonedDateTime::now(),
+            now: jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC),
         }
     }
 }
@@ -183,11 +184,27 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
             _ => from_origin(&full, message),
         }
     };
+    // `{date}` and friends, in the job's time zone (UTC unless `[output] timezone` names one).
+    let zone = match dates::zone(settings.output.timezone.as_deref()) {
+        Ok(zone) => zone,
+        Err(message) => {
+            problems.push(output_error(None, "timezone", None, message));
+            jiff::tz::TimeZone::UTC
+        }
+    };
+    let now = context.now.with_time_zone(zone);
+    let mut search = search;
+    let mut date_issues = Vec::new();
+    search.resolve_dates(&now, &mut date_issues);
+    for (at, message, help) in date_issues {
+        let full: Vec<Seg> = std::iter::once(Seg::from("search")).chain(at).collect();
+        problems.push(located.error(spans.at(&full), message, help));
+    }
     let job_name = name.as_deref().unwrap_or("job");
     // Every output is checked, so a job shows the problems of all its outputs at once.
     let outputs: Option<Vec<Output>> = match &entries {
         None => {
-            problems.take(output::check(&settings.output, None, job_name, &context.now, &output_error)).map(|o| vec![o])
+            problems.take(output::check(&settings.output, None, job_name, &now, &output_error)).map(|o| vec![o])
         }
         Some(entries) => {
             let count = entries.written.len();
@@ -207,7 +224,7 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
                 .enumerate()
                 .map(|(i, written)| {
                     let settings = output::entry_settings(&settings.output, &origins, written);
-                    problems.take(output::check(&settings, Some(i), job_name, &context.now, &output_error))
+                    problems.take(output::check(&settings, Some(i), job_name, &now, &output_error))
                 })
                 .collect();
             let checked: Option<Vec<Output>> = checked.into_iter().collect();
@@ -319,13 +336,31 @@ impl Job {
     /// page size, which changes neither) and every output's format, compression, columns and cell options.
     pub fn fingerprint(&self) -> String {
         let outputs: Vec<serde_json::Value> = self.outputs.iter().map(|o| o.options.fingerprint()).collect();
-        let value = serde_json::json!({
-            "search": self.search.body(),
+        let mut value = serde_json::json!({
+            "search": self.search.template_body(),
             "outputs": outputs,
         });
+        // Which people are written depends on it too (absent for `all`, so older checkpoints still match).
+        if self.settings.output.deliver == Deliver::New {
+            value["deliver"] = "new".into();
+        }
         // serde_json::Value sorts object keys, so the hash does not depend on field order.
         let canonical = serde_json::to_vec(&value).expect("serializes");
         hex::encode(Sha256::digest(&canonical))[..32].to_owned()
+    }
+
+    /// A hash of what decides which people the search finds: the search and seeds as written (date
+    /// placeholders unresolved, so a nightly job stays one search), not the page size. The delivery ledger
+    /// records it, and asks for a decision when it changes.
+    pub fn search_fingerprint(&self) -> String {
+        let canonical = serde_json::to_vec(&serde_json::to_value(self.search.template_body()).expect("serializes"))
+            .expect("serializes");
+        hex::encode(Sha256::digest(&canonical))[..32].to_owned()
+    }
+
+    /// The job as a checkpoint started it: the search's date fields as they were resolved then.
+    pub fn as_started(&self, dates: &BTreeMap<String, String>) -> Job {
+        Job { search: self.search.with_dates(dates), ..self.clone() }
     }
 
     /// People the limits leave room for: `max_records` and `max_credits` (at the price learned from the

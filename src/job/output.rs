@@ -21,7 +21,7 @@ use crate::storage::{ObjectTarget, url_scheme};
 pub const DEFAULT_OUTPUT: &str = "output/{job}.{format}";
 
 /// Settings of the job as a whole, wherever an `[[output]]` entry writes them.
-pub const JOB_KEYS: &[&str] = &["state_dir"];
+pub const JOB_KEYS: &[&str] = &["state_dir", "deliver", "timezone"];
 
 /// Settings that name one output.
 pub const PER_OUTPUT_KEYS: &[&str] = &["path", "format", "compression", "compression_level", "columns", "preset"];
@@ -269,7 +269,7 @@ pub(super) fn entry_settings(
     serde_json::from_value(value).expect("an entry that was checked reads back")
 }
 
-/// Fills `{job}`, `{date}`, `{datetime}` and `{format}` (the extension, `csv.gz` when compressed) in an
+/// Fills `{job}`, `{date}`, `{datetime}`, `{month}` (with offsets: `{date-1d}`) and `{format}` (the extension, `csv.gz` when compressed) in an
 /// output path template.
 pub(super) fn fill_template(
     template: &str,
@@ -284,14 +284,15 @@ pub(super) fn fill_template(
         let close = rest[open..].find('}').ok_or_else(|| format!("unclosed `{{` in `{template}`"))? + open;
         match &rest[open + 1..close] {
             "job" => out.push_str(job),
-            "date" => out.push_str(&now.strftime("%Y-%m-%d").to_string()),
-            "datetime" => out.push_str(&now.strftime("%Y%m%dT%H%M%S").to_string()),
             "format" => out.push_str(extension),
-            other => {
-                return Err(format!(
-                    "unknown placeholder `{{{other}}}` in `{template}` (use {{job}}, {{date}}, {{datetime}}, {{format}})"
-                ));
-            }
+            other => match super::dates::placeholder(other, now)? {
+                Some(value) => out.push_str(&value),
+                None => {
+                    return Err(format!(
+                        "unknown placeholder `{{{other}}}` in `{template}` (use {{job}}, {{date}}, {{datetime}}, {{month}}, {{format}})"
+                    ));
+                }
+            },
         }
         rest = &rest[close + 1..];
     }

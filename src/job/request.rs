@@ -17,9 +17,74 @@ pub const DEFAULT_PAGE_SIZE: i64 = 1000;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Search {
     body: SearchBody,
+    /// The date fields written with placeholders (`changedPositionAfter = "{date-1d}"`): field → template.
+    /// The body holds the resolved values; the templates decide the fingerprints, so that a nightly job
+    /// stays the same job from one night to the next.
+    dates: BTreeMap<String, String>,
 }
 
 impl Search {
+    /// The date fields that held placeholders, with their templates.
+    pub fn date_templates(&self) -> &BTreeMap<String, String> {
+        &self.dates
+    }
+
+    /// The resolved values of the date fields that held placeholders (kept in the checkpoint, so that a
+    /// resume after midnight sends the same search as the pages before it).
+    pub fn resolved_dates(&self) -> BTreeMap<String, String> {
+        let filters = self.body.people_filters.as_ref();
+        self.dates
+            .keys()
+            .filter_map(|field| {
+                let value = filters.and_then(|f| super::dates::field(f, field).clone())?;
+                Some((field.clone(), value))
+            })
+            .collect()
+    }
+
+    /// The search with its date fields set to `values` (from a checkpoint).
+    pub fn with_dates(&self, values: &BTreeMap<String, String>) -> Search {
+        let mut search = self.clone();
+        if let Some(filters) = search.body.people_filters.as_mut() {
+            for (field, value) in values {
+                if self.dates.contains_key(field) {
+                    *super::dates::field_mut(filters, field) = Some(value.clone());
+                }
+            }
+        }
+        search
+    }
+
+    /// The body as written: date fields as their templates. What the fingerprints hash.
+    pub fn template_body(&self) -> SearchBody {
+        let mut body = self.body.clone();
+        if let Some(filters) = body.people_filters.as_mut() {
+            for (field, template) in &self.dates {
+                *super::dates::field_mut(filters, field) = Some(template.clone());
+            }
+        }
+        body
+    }
+
+    /// Resolves the placeholders of the date fields as of `now`; each unknown one is an issue.
+    pub(super) fn resolve_dates(&mut self, now: &jiff::ZonedDateTime, issues: &mut Vec<Issue>) {
+        let Some(filters) = self.body.people_filters.as_mut() else { return };
+        for field in super::dates::FIELDS {
+            let slot = super::dates::field_mut(filters, field);
+            let Some(template) = slot.clone().filter(|v| v.contains('{')) else { continue };
+            match super::dates::fill(&template, now) {
+                Ok(value) => {
+                    *slot = Some(value);
+                    self.dates.insert((*field).to_owned(), template);
+                }
+                Err(message) => issues.push((
+                    vec![Seg::from("peopleFilters"), Seg::from(*field)],
+                    format!("search.peopleFilters.{field}: {message}"),
+                    Some(super::dates::HELP.to_owned()),
+                )),
+            }
+        }
+    }
     /// The body without page size and cursor: what decides which people match.
     pub fn body(&self) -> &SearchBody {
         &self.body
@@ -72,7 +137,7 @@ pub(super) fn build(
     provenance.trace(&as_written, &value, "", seeds);
     let body = serde_json::from_value(value).expect("normalising keeps the body valid");
     let page_size = size.unwrap_or_else(|| PageSize::new(DEFAULT_PAGE_SIZE).expect("the default is in range"));
-    (Search { body }, page_size, provenance)
+    (Search { body, dates: BTreeMap::new() }, page_size, provenance)
 }
 
 /// Keys whose values are countries: lists (`countries`, `excludeCountries`, `includeCountries`) and

@@ -85,6 +85,9 @@ impl From<Positive> for f64 {
 pub struct LimitSettings {
     pub max_records: Option<NonZeroU64>,
     pub max_credits: Option<Positive>,
+    /// Fewer people than this (the search found, already delivered ones included) ends the run with exit 9
+    /// after publishing, so that cron notices an empty night. `--fail-if-empty` is `min_records = 1`.
+    pub min_records: Option<NonZeroU64>,
     /// Price per person assumed before the first page shows the real one.
     pub credits_per_person: Positive,
     /// Most parts a split search may have; planning stops before spending past it.
@@ -96,6 +99,7 @@ impl Default for LimitSettings {
         LimitSettings {
             max_records: None,
             max_credits: None,
+            min_records: None,
             credits_per_person: Positive(0.2),
             max_partitions: NonZeroU32::new(1000).expect("nonzero"),
         }
@@ -127,6 +131,30 @@ pub struct OutputSettings {
     /// Folder of the jobs' state folders: a job keeps its checkpoint and lock in `<state_dir>/<job name>/`.
     /// Default `.state` beside the (first) output.
     pub state_dir: Option<String>,
+    /// `all` (default): everyone the search finds. `new`: only people no earlier completed run of the job
+    /// delivered, by the job's delivery ledger (in its state folder).
+    pub deliver: Deliver,
+    /// Time zone of `{date}`, `{datetime}` and `{month}` (in paths and search dates), an IANA name such as
+    /// `Europe/Copenhagen`. Default UTC.
+    pub timezone: Option<String>,
+}
+
+/// Which people a run writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deliver {
+    #[default]
+    All,
+    New,
+}
+
+impl Deliver {
+    pub fn name(self) -> &'static str {
+        match self {
+            Deliver::All => "all",
+            Deliver::New => "new",
+        }
+    }
 }
 
 impl Default for OutputSettings {
@@ -141,6 +169,8 @@ impl Default for OutputSettings {
             bom: true,
             neutralize_formulas: true,
             state_dir: None,
+            deliver: Deliver::All,
+            timezone: None,
         }
     }
 }

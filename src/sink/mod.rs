@@ -42,7 +42,10 @@ pub use buffer::{PageBuffer, ReplayError};
 pub use columns::{Column, ColumnItem, ColumnSpec, Preset};
 pub use compress::Compression;
 use render::Renderer;
+pub use seen::sorted_ids;
 use seen::{Seen, SeenFiles};
+
+use crate::ledger::Ledger;
 pub use xlsx::PEOPLE_PER_SHEET;
 
 /// Output format.
@@ -174,6 +177,9 @@ pub struct Position {
     pub duplicates: u64,
     /// People skipped because they had no id.
     pub without_id: u64,
+    /// People skipped because an earlier run of the job delivered them (`deliver = "new"`).
+    #[serde(default)]
+    pub already_delivered: u64,
     /// The files holding the ids written, for de-duplication.
     pub seen: SeenFiles,
     /// Each output's partial file, in the job's order; `None` for outputs rendered from the spool.
@@ -196,6 +202,7 @@ pub struct PageCounts {
     pub written: u64,
     pub duplicates: u64,
     pub without_id: u64,
+    pub already_delivered: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -249,6 +256,8 @@ pub struct Sink {
     committed: Position,
     page: PageCounts,
     page_limit: Option<u64>,
+    /// With `deliver = "new"`: who earlier runs delivered, left out.
+    ledger: Option<Ledger>,
 }
 
 /// Starts the renderer of a rendered output.
@@ -289,8 +298,15 @@ impl Sink {
                 Slot::Rendered(renderer(target, &spool_path, state, 0, created)?)
             });
         }
-        let mut sink =
-            Sink { slots, spool, seen, committed: Position::default(), page: PageCounts::default(), page_limit: None };
+        let mut sink = Sink {
+            slots,
+            spool,
+            seen,
+            committed: Position::default(),
+            page: PageCounts::default(),
+            page_limit: None,
+            ledger: None,
+        };
         sink.commit()?;
         Ok(sink)
     }
@@ -348,7 +364,25 @@ impl Sink {
                 (false, false, _) => Slot::Rendered(renderer(target, &spool_path, state, spooled, created)?),
             });
         }
-        Ok(Sink { slots, spool, seen, committed: at.clone(), page: PageCounts::default(), page_limit: None })
+        Ok(Sink {
+            slots,
+            spool,
+            seen,
+            committed: at.clone(),
+            page: PageCounts::default(),
+            page_limit: None,
+            ledger: None,
+        })
+    }
+
+    /// Leaves out the people this ledger holds (`deliver = "new"`).
+    pub fn set_ledger(&mut self, ledger: Ledger) {
+        self.ledger = Some(ledger);
+    }
+
+    /// The ledger given to [`Sink::set_ledger`], back.
+    pub fn take_ledger(&mut self) -> Option<Ledger> {
+        self.ledger.take()
     }
 
     /// At most this many more people are written on the page in progress (`None`: no limit).
@@ -394,6 +428,7 @@ impl Sink {
             people: seen.len(),
             duplicates: self.committed.duplicates + self.page.duplicates,
             without_id: self.committed.without_id + self.page.without_id,
+            already_delivered: self.committed.already_delivered + self.page.already_delivered,
             seen,
             files,
             spool,
@@ -506,6 +541,12 @@ impl PersonSink for Sink {
             tracing::debug!(%id, "skipping a person already written");
             return Ok(());
         };
+        if let Some(ledger) = &self.ledger
+            && ledger.contains(new_id).map_err(|e| write_error(ledger.path())(e))?
+        {
+            self.page.already_delivered += 1;
+            return Ok(());
+        }
         if self.page_limit.is_some_and(|limit| self.page.written >= limit) {
             return Ok(()); // past max_records: the API sent more than was asked for
         }

@@ -282,6 +282,47 @@ impl Seen {
     }
 }
 
+/// Every id of a committed set, in ascending order, streamed from its files (the runs are sorted; the log,
+/// at most a few thousand ids, is sorted in memory): what the delivery ledger merges in.
+pub fn sorted_ids(dir: &Path, files: &SeenFiles) -> io::Result<impl Iterator<Item = io::Result<u128>> + use<>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut log = File::open(dir.join(&files.log))?;
+    let mut recent: Vec<u128> = read_ids(&mut log, files.logged)?.collect::<io::Result<_>>()?;
+    recent.sort_unstable();
+    let mut sources: Vec<Box<dyn Iterator<Item = io::Result<u128>>>> = vec![Box::new(recent.into_iter().map(Ok))];
+    for (name, len) in &files.runs {
+        let mut reader = BufReader::with_capacity(1 << 16, File::open(dir.join(name))?);
+        let len = *len;
+        sources.push(Box::new((0..len).map(move |_| {
+            let mut word = [0u8; ID_BYTES];
+            reader.read_exact(&mut word)?;
+            Ok(u128::from_le_bytes(word))
+        })));
+    }
+    let mut heap = BinaryHeap::new();
+    let mut failed = None;
+    for (i, source) in sources.iter_mut().enumerate() {
+        match source.next() {
+            Some(Ok(id)) => heap.push(Reverse((id, i))),
+            Some(Err(e)) => failed = Some(e),
+            None => {}
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(std::iter::from_fn(move || {
+        let Reverse((id, i)) = heap.pop()?;
+        match sources[i].next() {
+            Some(Ok(next)) => heap.push(Reverse((next, i))),
+            Some(Err(e)) => return Some(Err(e)),
+            None => {}
+        }
+        Some(Ok(id))
+    }))
+}
+
 /// The first `count` ids of a file of little-endian u128s, from its start.
 fn read_ids(file: &mut File, count: u64) -> io::Result<impl Iterator<Item = io::Result<u128>> + '_> {
     file.seek(SeekFrom::Start(0))?;
@@ -459,6 +500,23 @@ mod tests {
         }
         assert!(seen.unseen_digest(twin(10)).unwrap().is_some(), "a new twin is new");
         assert_eq!(std::fs::metadata(dir.path().join(&seen.files.runs[0].0)).unwrap().len() % 16, 0);
+    }
+
+    #[test]
+    fn sorted_ids_merge_the_runs_and_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seen = Seen::create(dir.path()).unwrap();
+        seen.recent_limit = 16;
+        let mut files = SeenFiles::default();
+        for i in 0..100 {
+            insert(&mut seen, &format!("id-{i}"));
+            files = seen.commit().unwrap().clone();
+        }
+        assert!(!files.runs.is_empty() && files.logged > 0);
+        let ids: Vec<u128> = sorted_ids(dir.path(), &files).unwrap().map(Result::unwrap).collect();
+        let mut expected: Vec<u128> = (0..100).map(|i| digest(&format!("id-{i}"))).collect();
+        expected.sort_unstable();
+        assert_eq!(ids, expected);
     }
 
     #[test]

@@ -12,5 +12,6 @@ mod packaging;
 mod partitions;
 mod resume;
 mod sandbox;
+mod scheduled;
 mod storage;
 mod support;
