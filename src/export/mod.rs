@@ -254,7 +254,7 @@ async fn lifecycle(export: &Export<'_>) -> Result<Outcome, Error> {
     // A resume sends the search it started with, date placeholders as they were resolved then.
     let as_started;
     let job = match &start {
-        Start::Resume(checkpoint) | Start::Finish(checkpoint) => {
+        Start::Resume(checkpoint) | Start::Finish(checkpoint) | Start::Upload(checkpoint) => {
             as_started = export.job.as_started(&checkpoint.search_dates);
             &as_started
         }
