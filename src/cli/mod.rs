@@ -428,7 +428,8 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
                     .outputs
                     .iter()
                     .map(|o| {
-                        format!("{} ({})", o.path.display(), crate::job::extension(o.format(), o.options.compression))
+                        let place = o.object.as_ref().map_or_else(|| o.path.display().to_string(), |t| t.url());
+                        format!("{place} ({})", crate::job::extension(o.format(), o.options.compression))
                     })
                     .collect();
                 eprintln!(
