@@ -17,7 +17,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && cp target/release/ocean-export /usr/local/bin/ocean-export
 
 FROM debian:bookworm-slim
-# CA certificates for HTTPS to the API and to object storage; nothing else.
+# CA certificates for HTTPS to the API and to object storage; nothing else. Not pinned: the newest
+# certificates of the release are the point.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \

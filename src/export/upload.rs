@@ -113,14 +113,20 @@ pub async fn preflight(
         }
         other => Err(other),
     };
-    match store.head(&key).await {
+    let head_denied = match store.head(&key).await {
         Ok(_) if !overwrite => return Err(StorageError::Exists { url }),
         Ok(_) => return Ok(()),
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(e) => return tolerated(StorageError::from_store(&url, e)),
-    }
-    // A HEAD cannot tell a missing bucket from a missing key: list one key of the folder.
+        Err(object_store::Error::NotFound { .. }) => false,
+        // A HEAD's answer has no body to say why: the listing below does.
+        Err(object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) => true,
+        Err(e) => return Err(StorageError::from_store(&url, e)),
+    };
+    // A HEAD cannot tell a missing bucket from a missing key either: list one key of the folder.
     match store.list(key.parent().as_ref()).next().await {
+        None | Some(Ok(_)) if head_denied => {
+            tracing::info!("these credentials may not read {url}, so whether it exists is left to the upload");
+            Ok(())
+        }
         None | Some(Ok(_)) => Ok(()),
         Some(Err(e)) => tolerated(StorageError::from_store(&url, e)),
     }

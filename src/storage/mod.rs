@@ -175,6 +175,15 @@ impl StorageError {
     pub fn from_store(url: &str, error: object_store::Error) -> StorageError {
         let message = scrub(&error.to_string());
         let url = url.to_owned();
+        if message.contains("169.254.169.254") || message.contains("169.254.170.2") {
+            // No keys in the environment, so the client asked the instance metadata service, which is not there.
+            return StorageError::Denied {
+                url,
+                message: format!(
+                    "no credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set, and no instance or container role answered ({message})"
+                ),
+            };
+        }
         match error {
             object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. } => {
                 StorageError::Denied { url, message }
