@@ -19,17 +19,17 @@
 //! version or of another job is refused, never half trusted.
 //!
 //! Memory: checking a person against a ledger of 10 million ids must fit in a few dozen MiB, so the ids
-//! stay on disk. Loading reads the file once (checking its checksum and order) and keeps a Bloom filter
-//! (1 % false positives, about 1.2 bytes an id) and every 64th id (0.25 bytes an id). A person the filter
-//! does not know (most new people) costs a hash lookup; one it may know costs a binary search of the
-//! sampled ids and one positioned read of 1 KiB. Reads, not a memory map: the file's pages would count
-//! in the process's resident memory, 160 MB of it for 10 million ids.
+//! stay on disk. Loading reads the file once (checking its checksum and order) and keeps, for the ids
+//! (uniform digests) bucketed by their top bits, where each bucket starts in the file (about 4 ids a
+//! bucket, 4 bytes a bucket), and a 16-bit fingerprint of each id (2 bytes an id): about 3 bytes an id in
+//! all. A person whose fingerprint is not in its bucket (nearly every new person) costs two memory reads;
+//! one whose fingerprint is there is confirmed by one positioned read of 16 bytes. Reads, not a memory map:
+//! the file's pages would count in the process's resident memory, 160 MB of it for 10 million ids.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use fastbloom::BloomFilter;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -43,9 +43,8 @@ const PREFIX: u64 = 12;
 /// Header length, count and checksum.
 const TRAILER: u64 = 4 + 8 + 16;
 const ID: u64 = 16;
-/// Ids between two sampled ones: the size of one positioned read (64 × 16 B = 1 KiB).
-const BLOCK: u64 = 64;
-const BLOOM_FALSE_POSITIVES: f64 = 0.01;
+/// Ids a bucket holds on average, at most (the bucket count is a power of two).
+const PER_BUCKET: u64 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -96,9 +95,25 @@ pub struct Ledger {
     pub header: Header,
     len: u64,
     file: Option<File>,
-    bloom: BloomFilter,
-    /// Every BLOCK-th id, from the first.
-    samples: Vec<u128>,
+    /// log2 of the number of buckets: an id's bucket is its top `bits` bits.
+    bits: u32,
+    /// Where each bucket starts, in ids; one more entry for the end.
+    starts: Vec<u32>,
+    /// Each id's fingerprint: the 16 bits below its bucket bits.
+    fingerprints: Vec<u16>,
+}
+
+/// The bucket bits for a ledger of `len` ids.
+fn bucket_bits(len: u64) -> u32 {
+    (len / PER_BUCKET).max(1).next_power_of_two().trailing_zeros().min(32)
+}
+
+fn bucket(id: u128, bits: u32) -> usize {
+    if bits == 0 { 0 } else { (id >> (128 - bits)) as usize }
+}
+
+fn fingerprint(id: u128, bits: u32) -> u16 {
+    (id >> (112 - bits)) as u16
 }
 
 impl std::fmt::Debug for Ledger {
@@ -150,17 +165,20 @@ impl Ledger {
         if expected != Some(size) {
             return Err(damaged("truncated or damaged (its length does not match its count)"));
         }
-        // One pass: checksum, order, Bloom filter and samples.
+        if len > u64::from(u32::MAX) {
+            return Err(damaged("larger than this build reads (4 billion ids)"));
+        }
+        // One pass: checksum, order, buckets and fingerprints.
         let mut hasher = Xxh3::new();
         hasher.update(&prefix);
         let mut reader = BufReader::with_capacity(1 << 20, &file);
         std::io::Seek::seek(&mut reader, io::SeekFrom::Start(PREFIX)).map_err(io_error)?;
-        let mut bloom = BloomFilter::with_false_pos(BLOOM_FALSE_POSITIVES).expected_items((len as usize).max(1));
-        let mut samples = Vec::with_capacity(len.div_ceil(BLOCK) as usize);
+        let bits = bucket_bits(len);
+        let mut starts = vec![0u32; (1usize << bits) + 1];
+        let mut fingerprints = Vec::with_capacity(len as usize);
         let mut previous: Option<u128> = None;
         let mut chunk = vec![0u8; 1 << 20];
         let mut left = len * ID;
-        let mut index = 0u64;
         while left > 0 {
             let want = left.min(chunk.len() as u64) as usize;
             reader.read_exact(&mut chunk[..want]).map_err(io_error)?;
@@ -171,13 +189,13 @@ impl Ledger {
                     return Err(damaged("damaged (its ids are out of order)"));
                 }
                 previous = Some(id);
-                bloom.insert_hash(id as u64);
-                if index.is_multiple_of(BLOCK) {
-                    samples.push(id);
-                }
-                index += 1;
+                starts[bucket(id, bits) + 1] += 1;
+                fingerprints.push(fingerprint(id, bits));
             }
             left -= want as u64;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
         }
         let mut header_bytes = vec![0u8; header_len as usize];
         reader.read_exact(&mut header_bytes).map_err(io_error)?;
@@ -192,7 +210,7 @@ impl Ledger {
             return Err(LedgerError::OtherJob { path, other: header.job, job: job.to_owned(), file: job_file });
         }
         drop(reader);
-        Ok(Ledger { path, header, len, file: Some(file), bloom, samples })
+        Ok(Ledger { path, header, len, file: Some(file), bits, starts, fingerprints })
     }
 
     fn empty(path: PathBuf, job: &str) -> Ledger {
@@ -201,8 +219,9 @@ impl Ledger {
             header: Header { job: job.to_owned(), ..Header::default() },
             len: 0,
             file: None,
-            bloom: BloomFilter::with_false_pos(BLOOM_FALSE_POSITIVES).expected_items(1),
-            samples: Vec::new(),
+            bits: 0,
+            starts: vec![0, 0],
+            fingerprints: Vec::new(),
         }
     }
 
@@ -222,26 +241,17 @@ impl Ledger {
     /// Whether an earlier run delivered the person with this id digest.
     pub fn contains(&self, id: u128) -> io::Result<bool> {
         let Some(file) = &self.file else { return Ok(false) };
-        if !self.bloom.contains_hash(id as u64) {
-            return Ok(false);
-        }
-        let block = match self.samples.partition_point(|s| *s <= id) {
-            0 => return Ok(false),
-            n => (n - 1) as u64,
-        };
-        let first = block * BLOCK;
-        let count = BLOCK.min(self.len - first);
-        let mut bytes = [0u8; (BLOCK * ID) as usize];
-        let bytes = &mut bytes[..(count * ID) as usize];
-        file.read_exact_at(bytes, PREFIX + first * ID)?;
-        let (mut low, mut high) = (0usize, count as usize);
-        while low < high {
-            let mid = (low + high) / 2;
-            let found = u128::from_le_bytes(bytes[mid * 16..mid * 16 + 16].try_into().expect("16 bytes"));
-            if found == id {
-                return Ok(true);
+        let b = bucket(id, self.bits);
+        let (first, end) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        let wanted = fingerprint(id, self.bits);
+        let mut word = [0u8; ID as usize];
+        for (i, &f) in self.fingerprints[first..end].iter().enumerate() {
+            if f == wanted {
+                file.read_exact_at(&mut word, PREFIX + (first + i) as u64 * ID)?;
+                if u128::from_le_bytes(word) == id {
+                    return Ok(true);
+                }
             }
-            if found < id { low = mid + 1 } else { high = mid }
         }
         Ok(false)
     }
@@ -433,6 +443,22 @@ mod tests {
         assert!((0..1500).all(|i| two.contains(spread(i)).unwrap()));
         assert!(two.file_bytes() <= 20 * 1500 + 512);
         assert!(reset(dir.path()).unwrap() && !reset(dir.path()).unwrap());
+    }
+
+    #[test]
+    fn ids_that_share_a_bucket_and_a_fingerprint_stay_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        // Same top 64 bits (one bucket, one fingerprint), different low bits.
+        let twin = |low: u128| (0xabcd_u128 << 112) | low;
+        let ids: Vec<u128> = (0..50).map(|i| twin(i * 2)).collect();
+        Ledger::open(dir.path(), "j", Path::new("j.toml"))
+            .unwrap()
+            .record(run("a", 50), "s", ids.into_iter().map(Ok))
+            .unwrap();
+        let ledger = Ledger::open(dir.path(), "j", Path::new("j.toml")).unwrap();
+        assert!((0..50).all(|i| ledger.contains(twin(i * 2)).unwrap()));
+        assert!((0..50).all(|i| !ledger.contains(twin(i * 2 + 1)).unwrap()));
+        assert!(!ledger.contains(0).unwrap() && !ledger.contains(u128::MAX).unwrap());
     }
 
     #[test]

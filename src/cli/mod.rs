@@ -441,6 +441,20 @@ async fn dispatch(cli: Cli, mode: progress::Mode) -> Result<(), Error> {
                     job.page_size.get(),
                     job.seeds.len()
                 );
+                let resolved = job.search.resolved_dates();
+                for (field, template) in job.search.date_templates() {
+                    eprintln!(
+                        "  search.peopleFilters.{field} = \"{template}\" resolves to \"{}\" ({})",
+                        resolved.get(field).map_or("", String::as_str),
+                        job.settings.output.timezone.as_deref().unwrap_or("UTC")
+                    );
+                }
+                if job.settings.output.deliver == crate::job::Deliver::New {
+                    eprintln!(
+                        "  deliver = \"new\": people in the delivery ledger ({}) are left out",
+                        job.state_dir.join(crate::ledger::FILE).display()
+                    );
+                }
             }
             Ok(())
         }

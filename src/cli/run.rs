@@ -80,6 +80,8 @@ pub async fn run(args: RunArgs, log: &LogArgs, mode: Mode) -> Result<(), Error> 
             sandbox = report.sandbox,
             base_url = %report.base_url,
             resumed_at,
+            new = report.delivery.as_ref().map(|d| d.new),
+            already_delivered = report.delivery.as_ref().map(|d| d.already_delivered),
             output = %report.output.display(),
             report = %report_path.display(),
             "export complete"

@@ -574,6 +574,28 @@ linkedin = ["dwight-schrute", "https://www.linkedin.com/in/michael-scott-13532/"
     }
 
     #[test]
+    fn date_placeholders_resolve_but_keep_the_job_one_search_across_nights() {
+        let text = "[search]\npeopleFilters = { changedPositionAfter = \"{date-1d}\" }\n[output]\ntimezone = \"Europe/Copenhagen\"\n";
+        let at = |now: &str| {
+            let context = Context { now: now.parse().unwrap(), ..context() };
+            from_bytes(Path::new("n.toml"), text.as_bytes().to_vec(), &context).unwrap()
+        };
+        // 23:30 UTC is already the next day in Copenhagen.
+        let monday = at("2026-11-30T23:30:00+00:00[UTC]");
+        let tuesday = at("2026-12-01T23:30:00+00:00[UTC]");
+        let after = |job: &Job| job.search.body().people_filters.as_ref().unwrap().changed_position_after.clone();
+        assert_eq!(after(&monday).as_deref(), Some("2026-11-30"));
+        assert_eq!(after(&tuesday).as_deref(), Some("2026-12-01"));
+        assert_eq!(monday.fingerprint(), tuesday.fingerprint());
+        assert_eq!(monday.search_fingerprint(), tuesday.search_fingerprint());
+        // A resume on Tuesday sends Monday's search.
+        let resumed = tuesday.as_started(&monday.search.resolved_dates());
+        assert_eq!(after(&resumed).as_deref(), Some("2026-11-30"));
+        let err = load_text("[search]\npeopleFilters = { changedPositionBefore = \"{date-1w}\" }\n").unwrap_err();
+        assert!(err.to_string().contains(":2:43: search.peopleFilters.changedPositionBefore"), "{err}");
+    }
+
+    #[test]
     fn fingerprint_ignores_page_size_only() {
         let a = load_text("[search]\nsize = 10\npeopleFilters = { countries = [\"dk\"] }\n").unwrap();
         let b = load_text("[search]\nsize = 20\npeopleFilters = { countries = [\"dk\"] }\n").unwrap();

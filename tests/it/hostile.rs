@@ -229,7 +229,8 @@ fn a_token_file_readable_by_others_warns() {
     let sent = &api.requests()[0];
     assert_eq!(sent.headers.get("x-api-token").unwrap().to_str().unwrap(), TOKEN);
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
-    run(&world, &api.server.uri(), &["--token-file", "token"])
+    // The first run's export is complete: running again replaces it.
+    run(&world, &api.server.uri(), &["--token-file", "token", "--overwrite"])
         .success()
         .stderr(predicate::str::contains("readable by others").not());
 }
