@@ -204,35 +204,14 @@ fn cut_utf16(text: &str, max: usize) -> (&str, bool) {
     (text, false)
 }
 
-/// Text whose `_xHHHH_` runs stay literal: Excel reads them as escaped characters (`_x0041_` is `A`), so
-/// their underscore is escaped itself. U+FFFE and U+FFFF, which XML cannot hold at all, become U+FFFD.
+/// Text a worksheet can hold: U+FFFE and U+FFFF, which XML cannot hold at all, become U+FFFD. (Runs that
+/// look like Excel's `_xHHHH_` escapes need nothing here: rust_xlsxwriter escapes their underscore itself,
+/// and escaping it here too made `_x0041_` read back as `_x005F_x0041_`.)
 fn literal(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains(['\u{FFFE}', '\u{FFFF}']) {
-        let replaced = text.replace(['\u{FFFE}', '\u{FFFF}'], "\u{FFFD}");
-        return std::borrow::Cow::Owned(literal(&replaced).into_owned());
+        return std::borrow::Cow::Owned(text.replace(['\u{FFFE}', '\u{FFFF}'], "\u{FFFD}"));
     }
-    let escape_at = |bytes: &[u8], at: usize| {
-        bytes.len() >= at + 7
-            && bytes[at] == b'_'
-            && bytes[at + 1] == b'x'
-            && bytes[at + 2..at + 6].iter().all(u8::is_ascii_hexdigit)
-            && bytes[at + 6] == b'_'
-    };
-    let bytes = text.as_bytes();
-    if !memchr::memmem::find_iter(bytes, b"_x").any(|at| escape_at(bytes, at)) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut last = 0;
-    for at in memchr::memmem::find_iter(bytes, b"_x") {
-        if escape_at(bytes, at) {
-            out.push_str(&text[last..at]);
-            out.push_str("_x005F");
-            last = at;
-        }
-    }
-    out.push_str(&text[last..]);
-    std::borrow::Cow::Owned(out)
+    std::borrow::Cow::Borrowed(text)
 }
 
 /// Excel's day number (days since 1899-12-30, the time of day as a fraction) of a Unix time in seconds,
@@ -302,6 +281,22 @@ mod tests {
     }
 
     #[test]
+    fn text_that_looks_like_an_excel_escape_reads_back_as_written() {
+        use calamine::Reader;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.xlsx");
+        let columns = vec![Column::named("id"), Column::named("firstName")];
+        let file = std::fs::File::create(&path).unwrap();
+        let mut render = Box::new(XlsxRender::new(file, &columns, dir.path(), 0).unwrap());
+        let json = r#"{"id":"p0","firstName":"_x0041_ lit \u0001 _x005F_ end\uffff"}"#;
+        render.person(&Person::from_json(json).unwrap()).unwrap();
+        render.finish().unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let range = book.worksheet_range("People").unwrap();
+        assert_eq!(range.get((1, 1)).unwrap().to_string(), "_x0041_ lit \u{1} _x005F_ end\u{FFFD}");
+    }
+
+    #[test]
     fn serial_numbers_are_excels() {
         // 2022-10-27T12:00:00Z is day 44861.5 in Excel.
         assert_eq!(excel_serial(1_666_872_000), Some(44_861.5));
@@ -310,12 +305,12 @@ mod tests {
     }
 
     #[test]
-    fn cells_are_cut_in_utf16_units_and_escapes_stay_literal() {
+    fn cells_are_cut_in_utf16_units_and_non_characters_replaced() {
         assert_eq!(cut_utf16("ab😀c", 3), ("ab", true));
         assert_eq!(cut_utf16("ab😀c", 4), ("ab😀", true));
         assert_eq!(cut_utf16("abc", 3), ("abc", false));
-        assert_eq!(literal("a _x0041_ b _x00_ _X0041_"), "a _x005F_x0041_ b _x00_ _X0041_");
+        assert_eq!(literal("a _x0041_ b"), "a _x0041_ b", "rust_xlsxwriter escapes it");
         assert_eq!(literal("plain"), "plain");
-        assert_eq!(literal("a\u{FFFF}_x0041_"), "a\u{FFFD}_x005F_x0041_");
+        assert_eq!(literal("a\u{FFFF}\u{FFFE}_x0041_"), "a\u{FFFD}\u{FFFD}_x0041_");
     }
 }
