@@ -241,8 +241,75 @@ impl Render for XlsxRender {
                 self.truncated
             );
         }
-        let file = self.file.try_clone()?;
-        self.workbook.save_to_writer(file).map_err(xlsx_error)
+        let mut file = Sticky::new(self.file.try_clone()?);
+        let saved = self.workbook.save_to_writer(&mut file);
+        // The first failure of the file itself is the error to report (a full disk stays a full disk),
+        // whatever the zip writer made of it; and a save that claims success after a failed write is
+        // no success.
+        match (file.error.take(), saved) {
+            (Some(error), _) => Err(error),
+            (None, saved) => saved.map_err(xlsx_error),
+        }
+    }
+}
+
+/// The workbook's file for its save. After its first failed write it fails no more: it keeps that
+/// error and takes everything else without writing it (following where it would be, so the zip writer's
+/// offsets still add up). The zip writer, dropped unfinished after the failure, then finishes into
+/// nothing instead of printing its own complaint to stderr in the middle of the user's log.
+struct Sticky {
+    file: File,
+    error: Option<io::Error>,
+    /// After the failure: where the file would be, and how long.
+    at: u64,
+    len: u64,
+}
+
+impl Sticky {
+    fn new(file: File) -> Sticky {
+        Sticky { file, error: None, at: 0, len: 0 }
+    }
+
+    fn keep(&mut self, error: io::Error) -> io::Error {
+        use std::io::Seek;
+        self.at = self.file.stream_position().unwrap_or(0);
+        self.len = self.file.metadata().map(|m| m.len()).unwrap_or(0).max(self.at);
+        let returned = io::Error::new(error.kind(), error.to_string());
+        self.error = Some(error);
+        returned
+    }
+}
+
+impl io::Write for Sticky {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.error.is_some() {
+            self.at += bytes.len() as u64;
+            self.len = self.len.max(self.at);
+            return Ok(bytes.len());
+        }
+        self.file.write(bytes).map_err(|e| self.keep(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        self.file.flush().map_err(|e| self.keep(e))
+    }
+}
+
+impl io::Seek for Sticky {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        if self.error.is_none() {
+            return self.file.seek(to).map_err(|e| self.keep(e));
+        }
+        let at = match to {
+            io::SeekFrom::Start(at) => Some(at),
+            io::SeekFrom::Current(by) => self.at.checked_add_signed(by),
+            io::SeekFrom::End(by) => self.len.checked_add_signed(by),
+        };
+        self.at = at.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.at)
     }
 }
 
@@ -294,6 +361,38 @@ mod tests {
         let mut book: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
         let range = book.worksheet_range("People").unwrap();
         assert_eq!(range.get((1, 1)).unwrap().to_string(), "_x0041_ lit \u{1} _x005F_ end\u{FFFD}");
+    }
+
+    /// Saves a workbook into /dev/full (every write fails: no space left), as the child of
+    /// [`a_full_disk_is_one_error_without_a_librarys_own_complaint`].
+    #[test]
+    fn full_disk_child() {
+        let Some(scratch) = std::env::var_os("OCEAN_EXPORT_XLSX_FULL_CHILD") else { return };
+        let file = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let columns = vec![Column::named("id")];
+        let mut render = Box::new(XlsxRender::new(file, &columns, Path::new(&scratch), 0).unwrap());
+        render.person(&Person::from_json(r#"{"id":"p0"}"#).unwrap()).unwrap();
+        let error = render.finish().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull, "{error}");
+    }
+
+    #[test]
+    fn a_full_disk_is_one_error_without_a_librarys_own_complaint() {
+        if !Path::new("/dev/full").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "sink::xlsx::tests::full_disk_child", "--nocapture", "--test-threads", "1"])
+            .env("OCEAN_EXPORT_XLSX_FULL_CHILD", dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"), "the child ran");
+        // zip's writer, dropped unfinished, printed `ZipWriter::drop: failed to finalize archive: ...`
+        // straight to stderr, without a line end, into the middle of the user's log.
+        assert!(!stderr.contains("ZipWriter"), "{stderr}");
     }
 
     #[test]
