@@ -207,6 +207,10 @@ pub enum ColumnError {
     #[error("the header of column `{field}` is empty")]
     EmptyHeader { index: usize, field: String },
     #[error(
+        "the list of columns is empty; name at least one, or leave `columns` out for the person card (`columns = \"all\"` gives every field)"
+    )]
+    NoColumns,
+    #[error(
         "set either `preset` or `columns`, not both (renames give any header: {{ field = \"email.address\", header = \"Email\" }})"
     )]
     PresetAndColumns,
@@ -219,7 +223,7 @@ impl ColumnError {
             ColumnError::Unknown { index, .. }
             | ColumnError::DuplicateHeader { index, .. }
             | ColumnError::EmptyHeader { index, .. } => Some(*index),
-            ColumnError::PresetAndColumns => None,
+            ColumnError::PresetAndColumns | ColumnError::NoColumns => None,
         }
     }
 }
@@ -244,6 +248,10 @@ pub fn resolve(spec: Option<&ColumnSpec>, preset: Option<Preset>) -> Result<Vec<
         (Some(ColumnSpec::All), None) => return Ok(ALL.iter().map(|f| Column::named(f)).collect()),
         (Some(ColumnSpec::List(items)), None) => items,
     };
+    // A file of empty rows (one `""` line per person) is no one's intent.
+    if items.is_empty() {
+        return Err(ColumnError::NoColumns);
+    }
     // `OCEAN_EXPORT_OUTPUT__COLUMNS=all` arrives as a list of one.
     if let [ColumnItem::Field(all)] = items.as_slice()
         && all == "all"
@@ -416,6 +424,7 @@ mod tests {
                 suggestion: Some("email.address".into())
             })
         );
+        assert_eq!(resolve(Some(&list(&[])), None), Err(ColumnError::NoColumns));
     }
 
     #[test]

@@ -196,6 +196,7 @@ fn of(kind: &Kind, nullable: bool) -> Json {
 }
 
 /// A DuckDB `CREATE TABLE` statement for a table of people, with the types `read_parquet` gives a file.
+/// A dotted `table` (`analytics.people`) names a table in a schema, as SQL reads it; each part is quoted.
 pub fn duckdb_create_table(table: &str) -> String {
     fn of(kind: &Kind) -> String {
         match kind {
@@ -210,7 +211,8 @@ pub fn duckdb_create_table(table: &str) -> String {
             }
         }
     }
-    let mut out = format!("CREATE TABLE {} (\n", quoted(table));
+    let table: Vec<String> = table.split('.').map(quoted).collect();
+    let mut out = format!("CREATE TABLE {} (\n", table.join("."));
     for (i, f) in PERSON.iter().enumerate() {
         let not_null = if f.name == ID { " NOT NULL" } else { "" };
         let comma = if i + 1 < PERSON.len() { "," } else { "" };
@@ -378,5 +380,8 @@ mod tests {
         let sql = duckdb_create_table("people");
         assert!(sql.contains("\"experiences\" STRUCT(\"domain\" VARCHAR, \"jobTitle\" VARCHAR, \"dateFrom\" DATE"));
         assert!(sql.contains("\"id\" VARCHAR NOT NULL,"));
+        // A dotted name is a table in a schema (or database), as SQL reads it.
+        assert!(duckdb_create_table("analytics.people").starts_with("CREATE TABLE \"analytics\".\"people\" (\n"));
+        assert!(duckdb_create_table("my \"t\"").starts_with("CREATE TABLE \"my \"\"t\"\"\" (\n"));
     }
 }

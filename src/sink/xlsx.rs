@@ -204,35 +204,14 @@ fn cut_utf16(text: &str, max: usize) -> (&str, bool) {
     (text, false)
 }
 
-/// Text whose `_xHHHH_` runs stay literal: Excel reads them as escaped characters (`_x0041_` is `A`), so
-/// their underscore is escaped itself. U+FFFE and U+FFFF, which XML cannot hold at all, become U+FFFD.
+/// Text a worksheet can hold: U+FFFE and U+FFFF, which XML cannot hold at all, become U+FFFD. (Runs that
+/// look like Excel's `_xHHHH_` escapes need nothing here: rust_xlsxwriter escapes their underscore itself,
+/// and escaping it here too made `_x0041_` read back as `_x005F_x0041_`.)
 fn literal(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains(['\u{FFFE}', '\u{FFFF}']) {
-        let replaced = text.replace(['\u{FFFE}', '\u{FFFF}'], "\u{FFFD}");
-        return std::borrow::Cow::Owned(literal(&replaced).into_owned());
+        return std::borrow::Cow::Owned(text.replace(['\u{FFFE}', '\u{FFFF}'], "\u{FFFD}"));
     }
-    let escape_at = |bytes: &[u8], at: usize| {
-        bytes.len() >= at + 7
-            && bytes[at] == b'_'
-            && bytes[at + 1] == b'x'
-            && bytes[at + 2..at + 6].iter().all(u8::is_ascii_hexdigit)
-            && bytes[at + 6] == b'_'
-    };
-    let bytes = text.as_bytes();
-    if !memchr::memmem::find_iter(bytes, b"_x").any(|at| escape_at(bytes, at)) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut last = 0;
-    for at in memchr::memmem::find_iter(bytes, b"_x") {
-        if escape_at(bytes, at) {
-            out.push_str(&text[last..at]);
-            out.push_str("_x005F");
-            last = at;
-        }
-    }
-    out.push_str(&text[last..]);
-    std::borrow::Cow::Owned(out)
+    std::borrow::Cow::Borrowed(text)
 }
 
 /// Excel's day number (days since 1899-12-30, the time of day as a fraction) of a Unix time in seconds,
@@ -262,8 +241,75 @@ impl Render for XlsxRender {
                 self.truncated
             );
         }
-        let file = self.file.try_clone()?;
-        self.workbook.save_to_writer(file).map_err(xlsx_error)
+        let mut file = Sticky::new(self.file.try_clone()?);
+        let saved = self.workbook.save_to_writer(&mut file);
+        // The first failure of the file itself is the error to report (a full disk stays a full disk),
+        // whatever the zip writer made of it; and a save that claims success after a failed write is
+        // no success.
+        match (file.error.take(), saved) {
+            (Some(error), _) => Err(error),
+            (None, saved) => saved.map_err(xlsx_error),
+        }
+    }
+}
+
+/// The workbook's file for its save. After its first failed write it fails no more: it keeps that
+/// error and takes everything else without writing it (following where it would be, so the zip writer's
+/// offsets still add up). The zip writer, dropped unfinished after the failure, then finishes into
+/// nothing instead of printing its own complaint to stderr in the middle of the user's log.
+struct Sticky {
+    file: File,
+    error: Option<io::Error>,
+    /// After the failure: where the file would be, and how long.
+    at: u64,
+    len: u64,
+}
+
+impl Sticky {
+    fn new(file: File) -> Sticky {
+        Sticky { file, error: None, at: 0, len: 0 }
+    }
+
+    fn keep(&mut self, error: io::Error) -> io::Error {
+        use std::io::Seek;
+        self.at = self.file.stream_position().unwrap_or(0);
+        self.len = self.file.metadata().map(|m| m.len()).unwrap_or(0).max(self.at);
+        let returned = io::Error::new(error.kind(), error.to_string());
+        self.error = Some(error);
+        returned
+    }
+}
+
+impl io::Write for Sticky {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.error.is_some() {
+            self.at += bytes.len() as u64;
+            self.len = self.len.max(self.at);
+            return Ok(bytes.len());
+        }
+        self.file.write(bytes).map_err(|e| self.keep(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        self.file.flush().map_err(|e| self.keep(e))
+    }
+}
+
+impl io::Seek for Sticky {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        if self.error.is_none() {
+            return self.file.seek(to).map_err(|e| self.keep(e));
+        }
+        let at = match to {
+            io::SeekFrom::Start(at) => Some(at),
+            io::SeekFrom::Current(by) => self.at.checked_add_signed(by),
+            io::SeekFrom::End(by) => self.len.checked_add_signed(by),
+        };
+        self.at = at.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.at)
     }
 }
 
@@ -302,6 +348,54 @@ mod tests {
     }
 
     #[test]
+    fn text_that_looks_like_an_excel_escape_reads_back_as_written() {
+        use calamine::Reader;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.xlsx");
+        let columns = vec![Column::named("id"), Column::named("firstName")];
+        let file = std::fs::File::create(&path).unwrap();
+        let mut render = Box::new(XlsxRender::new(file, &columns, dir.path(), 0).unwrap());
+        let json = r#"{"id":"p0","firstName":"_x0041_ lit \u0001 _x005F_ end\uffff"}"#;
+        render.person(&Person::from_json(json).unwrap()).unwrap();
+        render.finish().unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let range = book.worksheet_range("People").unwrap();
+        assert_eq!(range.get((1, 1)).unwrap().to_string(), "_x0041_ lit \u{1} _x005F_ end\u{FFFD}");
+    }
+
+    /// Saves a workbook into /dev/full (every write fails: no space left), as the child of
+    /// [`a_full_disk_is_one_error_without_a_librarys_own_complaint`].
+    #[test]
+    fn full_disk_child() {
+        let Some(scratch) = std::env::var_os("OCEAN_EXPORT_XLSX_FULL_CHILD") else { return };
+        let file = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let columns = vec![Column::named("id")];
+        let mut render = Box::new(XlsxRender::new(file, &columns, Path::new(&scratch), 0).unwrap());
+        render.person(&Person::from_json(r#"{"id":"p0"}"#).unwrap()).unwrap();
+        let error = render.finish().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull, "{error}");
+    }
+
+    #[test]
+    fn a_full_disk_is_one_error_without_a_librarys_own_complaint() {
+        if !Path::new("/dev/full").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "sink::xlsx::tests::full_disk_child", "--nocapture", "--test-threads", "1"])
+            .env("OCEAN_EXPORT_XLSX_FULL_CHILD", dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"), "the child ran");
+        // zip's writer, dropped unfinished, printed `ZipWriter::drop: failed to finalize archive: ...`
+        // straight to stderr, without a line end, into the middle of the user's log.
+        assert!(!stderr.contains("ZipWriter"), "{stderr}");
+    }
+
+    #[test]
     fn serial_numbers_are_excels() {
         // 2022-10-27T12:00:00Z is day 44861.5 in Excel.
         assert_eq!(excel_serial(1_666_872_000), Some(44_861.5));
@@ -310,12 +404,12 @@ mod tests {
     }
 
     #[test]
-    fn cells_are_cut_in_utf16_units_and_escapes_stay_literal() {
+    fn cells_are_cut_in_utf16_units_and_non_characters_replaced() {
         assert_eq!(cut_utf16("ab😀c", 3), ("ab", true));
         assert_eq!(cut_utf16("ab😀c", 4), ("ab😀", true));
         assert_eq!(cut_utf16("abc", 3), ("abc", false));
-        assert_eq!(literal("a _x0041_ b _x00_ _X0041_"), "a _x005F_x0041_ b _x00_ _X0041_");
+        assert_eq!(literal("a _x0041_ b"), "a _x0041_ b", "rust_xlsxwriter escapes it");
         assert_eq!(literal("plain"), "plain");
-        assert_eq!(literal("a\u{FFFF}_x0041_"), "a\u{FFFD}_x005F_x0041_");
+        assert_eq!(literal("a\u{FFFF}\u{FFFE}_x0041_"), "a\u{FFFD}\u{FFFD}_x0041_");
     }
 }

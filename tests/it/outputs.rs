@@ -526,6 +526,11 @@ fn output_mistakes_exit_2_at_their_place_and_send_nothing() {
         ),
         ("[output]\npath = \"x.xlsx\"\ncompression = \"gzip\"\n", &[], "xlsx files are compressed inside"),
         ("[output]\ncolumns = [\"First Name\"]\n", &[], "unknown column `First Name`"),
+        (
+            "[output]\npath = \"x.csv\"\ncolumns = []\n",
+            &[],
+            "job.toml:6:11: output.columns: the list of columns is empty",
+        ),
         ("[output]\npreset = \"salesforc\"\n", &[], "did you mean `salesforce`?"),
         (
             "[[output]]\npath = \"a.csv\"\n[[output]]\npath = \"b.xlsx\"\n",
