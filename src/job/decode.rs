@@ -269,7 +269,17 @@ fn locate_in_value(value: &DeValue, span: &Range<usize>) -> Option<Vec<Seg>> {
 fn remove(table: &mut DeTable, path: &[Seg]) -> bool {
     match path {
         [Seg::Key(key)] => table.remove(key.as_str()).is_some(),
-        [Seg::Key(key), rest @ ..] => table.get_mut(key.as_str()).is_some_and(|v| remove_in(v.get_mut(), rest)),
+        [Seg::Key(key), rest @ ..] => {
+            let removed = table.get_mut(key.as_str()).is_some_and(|v| remove_in(v.get_mut(), rest));
+            // A list emptied by taking out its wrong items was not written empty: it counts as not set, so
+            // a later check does not report an empty list that was not there.
+            if removed
+                && table.get(key.as_str()).is_some_and(|v| matches!(v.get_ref(), DeValue::Array(a) if a.is_empty()))
+            {
+                table.remove(key.as_str());
+            }
+            removed
+        }
         _ => false,
     }
 }

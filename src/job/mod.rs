@@ -203,9 +203,7 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
     let job_name = name.as_deref().unwrap_or("job");
     // Every output is checked, so a job shows the problems of all its outputs at once.
     let outputs: Option<Vec<Output>> = match &entries {
-        None => {
-            problems.take(output::check(&settings.output, None, job_name, &now, &output_error)).map(|o| vec![o])
-        }
+        None => problems.take(output::check(&settings.output, None, job_name, &now, &output_error)).map(|o| vec![o]),
         Some(entries) => {
             let count = entries.written.len();
             let mut overridden = false;

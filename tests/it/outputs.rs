@@ -4,7 +4,7 @@
 //!
 //! The Python checks run the interpreter of `.venv/` at the repository root (or `OCEAN_EXPORT_PYTHON`),
 //! which `.ci/run` creates from `tests/python/requirements.txt`. Without it they are skipped with a
-//! message, unless `OCEAN_EXPORT_REQUIRE_PYTHON` is set (as `.ci/run` sets it), when they fail.
+//! message, unless `OCEAN_TEST_REQUIRE_PYTHON` is set (as `.ci/run` sets it), when they fail.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -36,8 +36,8 @@ fn python() -> Option<PathBuf> {
         return Some(path);
     }
     assert!(
-        std::env::var_os("OCEAN_EXPORT_REQUIRE_PYTHON").is_none(),
-        "{} is missing and OCEAN_EXPORT_REQUIRE_PYTHON is set: python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt",
+        std::env::var_os("OCEAN_TEST_REQUIRE_PYTHON").is_none(),
+        "{} is missing and OCEAN_TEST_REQUIRE_PYTHON is set: python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt",
         path.display()
     );
     eprintln!(

@@ -1,7 +1,7 @@
 //! `s3://` outputs against a real S3-compatible server: moto's server mode from `.venv/` (`.ci/run`
 //! installs it from `tests/python/requirements.txt`), started per test on a free port with credential
 //! checks on (a user and access key are created through its IAM API). Without `.venv` the tests are
-//! skipped with a message, unless `OCEAN_EXPORT_REQUIRE_PYTHON` is set, when they fail.
+//! skipped with a message, unless `OCEAN_TEST_REQUIRE_PYTHON` is set, when they fail.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -22,8 +22,8 @@ fn venv() -> Option<PathBuf> {
         return Some(bin);
     }
     assert!(
-        std::env::var_os("OCEAN_EXPORT_REQUIRE_PYTHON").is_none(),
-        "{}/moto_server is missing and OCEAN_EXPORT_REQUIRE_PYTHON is set: python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt",
+        std::env::var_os("OCEAN_TEST_REQUIRE_PYTHON").is_none(),
+        "{}/moto_server is missing and OCEAN_TEST_REQUIRE_PYTHON is set: python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt",
         bin.display()
     );
     eprintln!(
