@@ -707,19 +707,10 @@ fn full_disk_while_rendering(output: &str, people: u64) {
 
     let world = world(people);
     world.write("job.toml", &job(&format!("[output]\npath = \"{output}\"\n")));
-    let bin = assert_cmd::cargo::cargo_bin!("ocean-export").display().to_string();
-    let script = format!(
-        "trap '' XFSZ; ulimit -f {limit_blocks}; exec {bin} run job.toml --base-url {} --requests-per-minute 60000",
-        world.base_url()
+    let output_run = world.run_on_a_full_disk(
+        limit_blocks as u64,
+        &["run", "job.toml", "--base-url", &world.base_url(), "--requests-per-minute", "60000"],
     );
-    let output_run = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(world.dir.path())
-        .env("OCEAN_API_TOKEN", crate::support::TOKEN)
-        .env("XDG_CONFIG_HOME", world.path("xdg"))
-        .output()
-        .unwrap();
     let stderr = String::from_utf8_lossy(&output_run.stderr);
     eprintln!("{stderr}");
     assert_eq!(output_run.status.code(), Some(7), "{stderr}");

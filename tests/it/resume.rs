@@ -155,19 +155,8 @@ fn a_full_disk_stops_cleanly_and_the_rerun_completes_exactly_once() {
     let expected = reference("csv", 3000);
     let world = World::new(3000, |_| {});
     world.write("job.toml", JOB);
-    // RLIMIT_FSIZE of 64 blocks (32 KiB): writes past it fail with EFBIG, as on a full disk.
-    let bin = assert_cmd::cargo::cargo_bin!("ocean-export").display().to_string();
-    let script = format!("trap '' XFSZ; ulimit -f 64; exec {bin} run job.toml --base-url {}", world.base_url());
-    let output = world.std_cmd().args(["--version"]).output().unwrap();
-    assert!(output.status.success());
-    let output = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(world.dir.path())
-        .env("OCEAN_API_TOKEN", crate::support::TOKEN)
-        .env("XDG_CONFIG_HOME", world.path("xdg"))
-        .output()
-        .unwrap();
+    // Files of at most 64 blocks (32 KiB).
+    let output = world.run_on_a_full_disk(64, &["run", "job.toml", "--base-url", &world.base_url()]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(7), "{stderr}");
     assert!(stderr.contains("output/resumable.csv.partial"), "the error names the file: {stderr}");
@@ -190,19 +179,10 @@ fn credits_of_a_first_page_that_could_not_be_kept_stay_in_the_record() {
     world.write("job.toml", JOB);
     // RLIMIT_FSIZE of 8 blocks (4 KiB): the checkpoint fits, the first page of 20 people (NDJSON, every
     // field, about 60 KB) does not.
-    let bin = assert_cmd::cargo::cargo_bin!("ocean-export").display().to_string();
-    let script = format!(
-        "trap '' XFSZ; ulimit -f 8; exec {bin} run job.toml --output output/resumable.ndjson --base-url {}",
-        world.base_url()
+    let output = world.run_on_a_full_disk(
+        8,
+        &["run", "job.toml", "--output", "output/resumable.ndjson", "--base-url", &world.base_url()],
     );
-    let output = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(world.dir.path())
-        .env("OCEAN_API_TOKEN", crate::support::TOKEN)
-        .env("XDG_CONFIG_HOME", world.path("xdg"))
-        .output()
-        .unwrap();
     assert_eq!(output.status.code(), Some(7), "{}", String::from_utf8_lossy(&output.stderr));
     let saved: Value = serde_json::from_str(&world.read("output/.state/resumable/checkpoint.json")).unwrap();
     assert_eq!(saved["checkpoint"]["counters"]["pages"], 0, "no page was kept");

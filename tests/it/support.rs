@@ -97,6 +97,25 @@ impl World {
         cmd
     }
 
+    /// `ocean-export ARGS...` as [`World::std_cmd`] runs it, with files limited to `blocks` of 512 bytes
+    /// (RLIMIT_FSIZE, SIGXFSZ ignored): writes past it fail with EFBIG, as on a full disk.
+    pub fn run_on_a_full_disk(&self, blocks: u64, args: &[&str]) -> std::process::Output {
+        let cmd = self.std_cmd();
+        let mut sh = StdCommand::new("sh");
+        sh.arg("-c")
+            .arg(format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""))
+            .arg(cmd.get_program())
+            .args(args)
+            .current_dir(self.dir.path());
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(value) => sh.env(key, value),
+                None => sh.env_remove(key),
+            };
+        }
+        sh.output().expect("sh runs")
+    }
+
     /// The same, as an assert_cmd command.
     pub fn cmd(&self) -> Command {
         Command::from_std(self.std_cmd())
