@@ -558,6 +558,11 @@ fn output_mistakes_exit_2_at_their_place_and_send_nothing() {
             "job.toml:5:8: output.path: `job.toml` is the job file",
         ),
         (
+            "[seeds]\nfile = \"s.csv\"\n[output]\npath = \"s.csv\"\n",
+            &[],
+            "job.toml:7:8: output.path: `s.csv` is the seeds file",
+        ),
+        (
             "[output]\npath = \"x.csv\"\n",
             &["-o", "job.toml"],
             "output.path (from flag --output): the path ends in .toml",
@@ -589,6 +594,7 @@ fn output_mistakes_exit_2_at_their_place_and_send_nothing() {
         ),
     ];
     std::fs::create_dir_all(world.path("dirout")).unwrap();
+    world.write("s.csv", "handle\ndwight-schrute\n");
     for (output, args, expected) in cases {
         world.write("job.toml", &format!("name = \"bad\"\n[search]\nsize = 10\n{output}"));
         let out = world.run("job.toml", args).code(2).get_output().clone();
