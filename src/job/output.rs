@@ -278,9 +278,8 @@ pub(super) fn check_not_inputs(
 ) -> Result<(), JobError> {
     for (i, output) in outputs.iter().enumerate().filter(|(_, o)| o.object.is_none()) {
         if let Some((input, what)) = inputs.iter().find(|(input, _)| normalised(input) == normalised(&output.path)) {
-            let entry = (outputs.len() > 1).then_some(i);
             return Err(error(
-                entry,
+                Some(i),
                 "path",
                 None,
                 format!("`{}` is the {what}; writing there would overwrite it: name another file", input.display()),

@@ -568,6 +568,11 @@ fn output_mistakes_exit_2_at_their_place_and_send_nothing() {
             "output.path (from flag --output): the path ends in .toml",
         ),
         ("[output]\npath = \"x.yaml\"\n", &[], "job.toml:5:8: output.path: the path ends in .yaml"),
+        (
+            "[[output]]\npath = \"job.toml\"\nformat = \"csv\"\n",
+            &[],
+            "job.toml:5:8: output[0].path: `job.toml` is the job file",
+        ),
         // Another output's report or partial file is taken too.
         (
             "[[output]]\npath = \"a.csv\"\n[[output]]\npath = \"a.csv.report.json\"\n",
