@@ -6,6 +6,7 @@ const PLAIN: &[(&str, &str)] = &[
     ("expected a nonzero u32", "expected a nonzero whole number"),
     ("expected a nonzero u64", "expected a nonzero whole number"),
     ("expected i64", "expected a whole number"),
+    ("expected i32", "expected a whole number"),
     ("expected u64", "expected a whole number of 0 or more"),
     ("expected u32", "expected a whole number of 0 or more"),
     ("expected usize", "expected a whole number of 0 or more"),

@@ -238,6 +238,13 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, context: &Context) -> Result<Job,
                 .and_then(|outputs| problems.take(output::check_distinct(&outputs, &output_error)).map(|()| outputs))
         }
     };
+    // The job file, and the seeds file it reads, are never written over.
+    let seeds_file = file.seeds.file.as_ref().map(|f| path.parent().unwrap_or(Path::new("")).join(f));
+    let mut inputs = vec![(path, "job file")];
+    inputs.extend(seeds_file.as_deref().map(|f| (f, "seeds file")));
+    let outputs = outputs.and_then(|outputs| {
+        problems.take(output::check_not_inputs(&outputs, &inputs, &output_error)).map(|()| outputs)
+    });
     let state_dir = outputs.as_ref().and_then(|outputs| {
         problems.take(output::state_dir(&settings.output, &outputs[0].template, job_name, &output_error))
     });

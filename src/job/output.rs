@@ -26,6 +26,12 @@ pub const JOB_KEYS: &[&str] = &["state_dir", "deliver", "timezone"];
 /// Settings that name one output.
 pub const PER_OUTPUT_KEYS: &[&str] = &["path", "format", "compression", "compression_level", "columns", "preset"];
 
+/// Compressions a path may name that are not written: refused rather than written plain under their name.
+const UNSUPPORTED_COMPRESSIONS: &[&str] = &["bz2", "xz", "lz4", "zip", "br", "7z", "lzma", "z"];
+
+/// Extensions of settings files, never an output.
+const NOT_OUTPUTS: &[&str] = &["toml", "json5", "yaml", "yml"];
+
 /// One output of a job, checked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Output {
@@ -75,6 +81,17 @@ pub(super) fn check(
     let format = match (settings.format, written.format) {
         (Some(format), _) | (None, Some(format)) => format,
         (None, None) => {
+            if let Some(ext) =
+                written.extension.as_deref().filter(|e| NOT_OUTPUTS.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                return Err(error(
+                    "path",
+                    None,
+                    format!(
+                        "the path ends in .{ext}, a settings file, not an output; name a .csv, .ndjson, .parquet or .xlsx file"
+                    ),
+                ));
+            }
             if let Some(ext) = written.extension.as_deref().filter(|e| !e.contains('{')) {
                 tracing::warn!(
                     "the output path's extension .{ext} names no format; writing CSV (set format = \"csv\" to say so)"
@@ -90,6 +107,14 @@ pub(super) fn check(
         Some(_) => Some(crate::storage::parse(&path.to_string_lossy()).map_err(|m| error("path", None, m))?),
         None => None,
     };
+    if let Some(suffix) = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase())
+        && UNSUPPORTED_COMPRESSIONS.contains(&suffix.as_str())
+    {
+        return Err(error("path", None, format!("`.{suffix}` compression is not supported: use .gz or .zst")));
+    }
+    if object.is_none() && path.is_dir() {
+        return Err(error("path", None, format!("`{template}` names a folder, not a file")));
+    }
     let implied = crate::sink::implied(&path);
     if let Some(implied_format) = implied.format
         && implied_format != format
@@ -228,22 +253,69 @@ pub(super) fn stage_objects(outputs: &mut [Output], state_dir: &Path) {
     }
 }
 
-/// Refuses two outputs with one path (they would overwrite each other), at the later one.
-pub(super) fn check_distinct(outputs: &[Output], error: &SettingError) -> Result<(), JobError> {
-    let key = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    for (i, output) in outputs.iter().enumerate() {
-        if let Some(first) = outputs[..i].iter().position(|o| key(&o.path) == key(&output.path)) {
+/// An absolute path with `.` and `..` resolved lexically (no symlinks followed), so that `sub/../a.csv`
+/// and `a.csv` compare equal.
+pub(super) fn normalised(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Refuses an output written over the job file (or the seeds file it reads).
+pub(super) fn check_not_inputs(
+    outputs: &[Output],
+    inputs: &[(&Path, &str)],
+    error: &SettingError,
+) -> Result<(), JobError> {
+    for (i, output) in outputs.iter().enumerate().filter(|(_, o)| o.object.is_none()) {
+        if let Some((input, what)) = inputs.iter().find(|(input, _)| normalised(input) == normalised(&output.path)) {
             return Err(error(
                 Some(i),
                 "path",
                 None,
-                format!(
-                    "outputs {} and {} both write {}; give each [[output]] its own path",
-                    first + 1,
-                    i + 1,
-                    output.path.display()
-                ),
+                format!("`{}` is the {what}; writing there would overwrite it: name another file", input.display()),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses two outputs that write one file (they would overwrite each other): their paths, and the
+/// `.report.json` and `.partial` files beside them, at the later one.
+pub(super) fn check_distinct(outputs: &[Output], error: &SettingError) -> Result<(), JobError> {
+    let taken = |path: &Path| {
+        [
+            normalised(path),
+            normalised(&crate::checkpoint::report_path(path)),
+            normalised(&crate::sink::partial_path(path)),
+        ]
+    };
+    for (i, output) in outputs.iter().enumerate() {
+        let own = taken(&output.path);
+        for (first, earlier) in outputs[..i].iter().enumerate() {
+            let theirs = taken(&earlier.path);
+            if let Some(shared) = own.iter().find(|p| theirs.contains(p)) {
+                return Err(error(
+                    Some(i),
+                    "path",
+                    None,
+                    format!(
+                        "outputs {} and {} both write {}; give each [[output]] its own path",
+                        first + 1,
+                        i + 1,
+                        shared.display()
+                    ),
+                ));
+            }
         }
     }
     Ok(())

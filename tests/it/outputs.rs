@@ -542,13 +542,76 @@ fn output_mistakes_exit_2_at_their_place_and_send_nothing() {
             &[],
             "job.toml:7:8: output[1].path: outputs 1 and 2 both write",
         ),
+        // Compressions we do not write are refused, not written as plain CSV under their name.
+        (
+            "[output]\npath = \"people.ndjson.bz2\"\n",
+            &[],
+            "job.toml:5:8: output.path: `.bz2` compression is not supported: use .gz or .zst",
+        ),
+        ("[output]\npath = \"people.parquet.xz\"\n", &[], "`.xz` compression is not supported: use .gz or .zst"),
+        ("[output]\npath = \"people.xlsx.zip\"\n", &[], "`.zip` compression is not supported: use .gz or .zst"),
+        ("[output]\npath = \"x.csv\"\n", &["-o", "p.csv.lz4"], "output.path (from flag --output): `.lz4` compression"),
+        // The job file itself is not an output, nor is any settings file.
+        (
+            "[output]\npath = \"job.toml\"\nformat = \"csv\"\n",
+            &[],
+            "job.toml:5:8: output.path: `job.toml` is the job file",
+        ),
+        (
+            "[seeds]\nfile = \"s.csv\"\n[output]\npath = \"s.csv\"\n",
+            &[],
+            "job.toml:7:8: output.path: `s.csv` is the seeds file",
+        ),
+        (
+            "[output]\npath = \"x.csv\"\n",
+            &["-o", "job.toml"],
+            "output.path (from flag --output): the path ends in .toml",
+        ),
+        ("[output]\npath = \"x.yaml\"\n", &[], "job.toml:5:8: output.path: the path ends in .yaml"),
+        (
+            "[[output]]\npath = \"job.toml\"\nformat = \"csv\"\n",
+            &[],
+            "job.toml:5:8: output[0].path: `job.toml` is the job file",
+        ),
+        // Another output's report or partial file is taken too.
+        (
+            "[[output]]\npath = \"a.csv\"\n[[output]]\npath = \"a.csv.report.json\"\n",
+            &[],
+            "job.toml:7:8: output[1].path: outputs 1 and 2 both write",
+        ),
+        (
+            "[[output]]\npath = \"a.csv.partial\"\nformat = \"csv\"\n[[output]]\npath = \"a.csv\"\n",
+            &[],
+            "output[1].path: outputs 1 and 2 both write",
+        ),
+        // `..` is resolved before paths are compared.
+        (
+            "[[output]]\npath = \"dd/a.csv\"\n[[output]]\npath = \"sub/../dd/a.csv\"\n",
+            &[],
+            "job.toml:7:8: output[1].path: outputs 1 and 2 both write",
+        ),
+        // A folder that exists is found before anything is bought.
+        ("[output]\npath = \"dirout\"\n", &[], "job.toml:5:8: output.path: `dirout` names a folder, not a file"),
+        (
+            "[output]\npath = \"x.csv.gz\"\ncompression_level = 1.5\n",
+            &[],
+            "output.compression_level: invalid type: floating point `1.5`, expected a whole number",
+        ),
     ];
+    std::fs::create_dir_all(world.path("dirout")).unwrap();
+    world.write("s.csv", "handle\ndwight-schrute\n");
     for (output, args, expected) in cases {
         world.write("job.toml", &format!("name = \"bad\"\n[search]\nsize = 10\n{output}"));
         let out = world.run("job.toml", args).code(2).get_output().clone();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{output}: {stderr}");
         assert!(world.requests().is_empty(), "{output}: a request was sent");
+        assert!(String::from_utf8_lossy(&std::fs::read(world.path("job.toml")).unwrap()).contains("[search]"));
+    }
+    for plain in
+        ["people.ndjson.bz2", "people.parquet.xz", "people.xlsx.zip", "p.csv.lz4", "x.yaml", "a.csv.report.json"]
+    {
+        assert!(!world.path(plain).exists(), "{plain} was written");
     }
     // The environment's per-output settings are refused too with several outputs, and nothing became a
     // folder named `s3:` or `gs:`.
