@@ -228,11 +228,24 @@ fn state_files_are_private() {
 
 #[test]
 fn a_walk_that_ended_before_the_file_was_published_completes_without_a_request() {
-    let world = World::new(2000, |_| {});
+    let world = World::new(2000, |o| o.latency_ms = 50);
     world.write("job.toml", JOB);
-    // The output path is a folder, so publishing (the rename) fails after the last page.
+    // The output path becomes a folder once the walk is under way (a folder there from the start is
+    // refused before any request), so publishing (the rename) fails after the last page.
+    let child = world
+        .std_cmd()
+        .args(["run", "job.toml", "--base-url", &world.base_url()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while world.pages_served().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     std::fs::create_dir_all(world.path("output/resumable.csv/blocked")).unwrap();
-    world.run("job.toml", &[]).code(7).stderr(predicate::str::contains("output/resumable.csv"));
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("output/resumable.csv"), "{stderr}");
     std::fs::remove_dir_all(world.path("output/resumable.csv")).unwrap();
     let before = mark(&world);
     world.run("job.toml", &[]).success();
