@@ -16,18 +16,17 @@
 //! 3. Overlap: with 300 ms of sandbox latency per page, pages/s against 1/latency (target: 95 %).
 //! 4. Start-up: from process start to the first request at the sandbox (target: at most 50 ms).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ocean-export");
+mod common;
+use common::{BIN, SandboxProcess};
 const TOKEN: &str = "sandbox-token";
 
 /// A sandbox process; killed when dropped.
 struct Sandbox {
-    child: Child,
-    url: String,
+    process: SandboxProcess,
     /// People in its dataset: what an unfiltered walk must receive.
     people: u64,
     log: Option<PathBuf>,
@@ -35,16 +34,12 @@ struct Sandbox {
 
 impl Sandbox {
     fn start(people: u64, extra: &[&str], log: Option<&Path>) -> Sandbox {
-        let mut command = Command::new(BIN);
-        command.args(["sandbox", "--bind", "127.0.0.1:0", "--people", &people.to_string()]).args(extra);
+        let mut args = vec!["--bind".to_owned(), "127.0.0.1:0".to_owned(), "--people".to_owned(), people.to_string()];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         if let Some(log) = log {
-            command.arg("--log").arg(log);
+            args.extend(["--log".to_owned(), log.display().to_string()]);
         }
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("the sandbox starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("OCEAN_BASE_URL=").expect("the sandbox prints its URL").to_owned();
-        Sandbox { child, url, people, log: log.map(Path::to_owned) }
+        Sandbox { process: SandboxProcess::start(args), people, log: log.map(Path::to_owned) }
     }
 
     /// Arrival times (ms since the epoch) of the requests the sandbox logged.
@@ -54,13 +49,6 @@ impl Sandbox {
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter_map(|v| v["unix_ms"].as_f64())
             .collect()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -80,7 +68,16 @@ fn export(dir: &Path, sandbox: &Sandbox, size: u64, format: &str, output: &Path)
     let _ = std::fs::remove_file(output);
     let started = Instant::now();
     let child = Command::new(BIN)
-        .args(["run", job.to_str().unwrap(), "--quiet", "--fresh", "--format", format, "--base-url", &sandbox.url])
+        .args([
+            "run",
+            job.to_str().unwrap(),
+            "--quiet",
+            "--fresh",
+            "--format",
+            format,
+            "--base-url",
+            &sandbox.process.url,
+        ])
         .arg("--output")
         .arg(output)
         .arg("--state-dir")
@@ -132,7 +129,7 @@ struct Walk {
 /// bytes are then thrown away.
 fn bare_walk(sandbox: &Sandbox, size: u64) -> Walk {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let url = format!("{}/v3/search/people", sandbox.url);
+    let url = format!("{}/v3/search/people", sandbox.process.url);
     runtime.block_on(async move {
         tokio::spawn(async move {
             let client = reqwest::Client::new();

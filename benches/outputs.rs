@@ -14,40 +14,17 @@
 //! 3. Compression: CSV and NDJSON throughput with gzip and zstd at their default levels against plain
 //!    (target: a cost of at most 30 %).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ocean-export");
+mod common;
+use common::{BIN, SandboxProcess};
 const TOKEN: &str = "sandbox-token";
 
-/// A sandbox process; killed when dropped.
-struct Sandbox {
-    child: Child,
-    url: String,
-}
-
-impl Sandbox {
-    fn start(people: u64) -> Sandbox {
-        let mut child = Command::new(BIN)
-            .args(["sandbox", "--bind", "127.0.0.1:0", "--people", &people.to_string(), "--fields-default", "all"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the sandbox starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("OCEAN_BASE_URL=").expect("the sandbox prints its URL").to_owned();
-        Sandbox { child, url }
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The sandbox, every field of every person served.
+fn sandbox(people: u64) -> SandboxProcess {
+    SandboxProcess::start(["--bind", "127.0.0.1:0", "--people", &people.to_string(), "--fields-default", "all"])
 }
 
 /// What one export process took, and the size of its file.
@@ -60,7 +37,7 @@ struct Run {
 
 /// Runs `ocean-export run` of one output at `path` (the format from its extension) to completion.
 #[expect(clippy::zombie_processes, reason = "the child is reaped by wait4, which also reports its resource usage")]
-fn export(dir: &Path, sandbox: &Sandbox, size: u64, path: &str, output: &str) -> Run {
+fn export(dir: &Path, sandbox: &SandboxProcess, size: u64, path: &str, output: &str) -> Run {
     let job = dir.join("job.toml");
     let out = dir.join(path);
     std::fs::write(
@@ -149,7 +126,7 @@ fn main() {
 
     // 1. Parquet against NDJSON, page size 10 000.
     if run("parquet") {
-        let sandbox = Sandbox::start(big);
+        let sandbox = sandbox(big);
         println!("\n1. Parquet, {big} people at page size 10 000");
         let ndjson = export(dir, &sandbox, 10_000, "p.ndjson", "");
         line("ndjson (reference)", big, &ndjson);
@@ -169,7 +146,7 @@ fn main() {
 
     // 2. XLSX: the person card, and every field.
     if run("xlsx") {
-        let sandbox = Sandbox::start(book);
+        let sandbox = sandbox(book);
         println!("\n2. XLSX, {book} people at page size 10 000");
         let card = export(dir, &sandbox, 10_000, "b.xlsx", "");
         let rate = line("xlsx (person card)", book, &card);
@@ -186,7 +163,7 @@ fn main() {
 
     // 3. Compression at the default levels, page size 1 000 (a member or frame per page).
     if run("compression") {
-        let sandbox = Sandbox::start(big);
+        let sandbox = sandbox(big);
         println!("\n3. compression, {big} people at page size 1 000");
         for (plain, options) in [("c.ndjson", ""), ("c.csv", "columns = \"all\"")] {
             let base = export(dir, &sandbox, 1000, plain, options);

@@ -12,18 +12,18 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ocean-export");
+mod common;
+use common::{BIN, SandboxProcess};
 const TOKEN: &str = "sandbox-token";
 const PEOPLE: u64 = 100_000;
 const WINDOW: u64 = 10_000;
 
-/// A sandbox process with a request log; killed when dropped.
+/// A sandbox process with a request log.
 struct Sandbox {
-    child: Child,
-    url: String,
+    process: SandboxProcess,
     log: PathBuf,
 }
 
@@ -31,18 +31,10 @@ impl Sandbox {
     fn start(dir: &Path, extra: &[&str]) -> Sandbox {
         let log = dir.join(format!("requests-{}.jsonl", extra.join("_").replace(['-', '/'], "")));
         let _ = std::fs::remove_file(&log);
-        let mut child = Command::new(BIN)
-            .args(["sandbox", "--people", &PEOPLE.to_string(), "--window", &WINDOW.to_string(), "--log"])
-            .arg(&log)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the sandbox starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("OCEAN_BASE_URL=").expect("the sandbox prints its URL").to_owned();
-        Sandbox { child, url, log }
+        let mut args = vec!["--people".to_owned(), PEOPLE.to_string(), "--window".to_owned(), WINDOW.to_string()];
+        args.extend(["--log".to_owned(), log.display().to_string()]);
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        Sandbox { process: SandboxProcess::start(args), log }
     }
 
     fn requests(&self) -> Vec<serde_json::Value> {
@@ -51,13 +43,6 @@ impl Sandbox {
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -83,7 +68,7 @@ fn export(dir: &Path, sandbox: &Sandbox, size: u64, rpm: u64, cursors: u64) -> R
     let _ = std::fs::remove_file(&output);
     let started = Instant::now();
     let child = Command::new(BIN)
-        .args(["run", job.to_str().unwrap(), "--quiet", "--fresh", "--base-url", &sandbox.url])
+        .args(["run", job.to_str().unwrap(), "--quiet", "--fresh", "--base-url", &sandbox.process.url])
         .arg("--output")
         .arg(&output)
         .arg("--state-dir")
